@@ -1,0 +1,547 @@
+import { LRUCache } from 'lru-cache';
+import type { AnyAuthError } from './errors.js';
+import {
+  ApiKeyExpiredError,
+  ApiKeyRevokedError,
+  AuthUnavailableError,
+  ConfigurationError,
+  HttpsRequiredError,
+  InsufficientScopeError,
+  InvalidApiKeyError,
+  WorkspaceMismatchError,
+} from './errors.js';
+import type { DecodedHash, HashingOptions } from './hashing.js';
+import { KeyHasher } from './hashing.js';
+import type { AuthorizationInput } from './header.js';
+import { DEFAULT_MAX_HEADER_LENGTH, extractBearerToken } from './header.js';
+import type { KeyEnvironment } from './key-format.js';
+import { isKeyEnvironment, KEY_ENVIRONMENTS, parseApiKey } from './key-format.js';
+import { LastUsedRecorder } from './last-used.js';
+import type { RenderedError } from './render.js';
+import { ErrorRenderer } from './render.js';
+import type { Scope } from './scopes.js';
+import { isScope, scopeSatisfies } from './scopes.js';
+import type { KeyChangeFeed, KeyLookup, KeyStore, StoredKey } from './store.js';
+import { MAX_TIMER_MS, optionalBoolean, positiveInteger } from './validate.js';
+
+/** A request as every adapter translates it. */
+export interface AuthRequest {
+  /** The Authorization field value(s); see `authorizationFromRawHeaders`. */
+  readonly authorization: AuthorizationInput;
+  /** Whether the request came over HTTPS, as the framework judges it (trust proxy honoured). */
+  readonly secure: boolean;
+  /** Client address as the framework judges it; reported to hooks. */
+  readonly ip?: string | undefined;
+  /** Request path; reported to hooks. */
+  readonly path?: string | undefined;
+  /** The workspace the route belongs to, when it names one. */
+  readonly workspaceId?: string | undefined;
+  /** The least scope the route needs. */
+  readonly requiredScope?: Scope | undefined;
+}
+
+/** The authenticated key a request carries. Holds nothing secret. */
+export interface AuthenticatedKey {
+  readonly keyId: string;
+  readonly workspaceId: string;
+  readonly scope: Scope;
+  readonly environment: KeyEnvironment;
+  readonly expiresAt: Date | null;
+}
+
+export type AuthResult =
+  | { readonly ok: true; readonly key: AuthenticatedKey }
+  | { readonly ok: false; readonly error: AnyAuthError };
+
+/** What a route requires of an authenticated key. */
+export interface AccessRequirement {
+  readonly workspaceId?: string | undefined;
+  readonly scope?: Scope | undefined;
+}
+
+/** Where a request came from, for audit; never the Authorization value. */
+export interface RequestOrigin {
+  readonly ip: string | undefined;
+  readonly path: string | undefined;
+}
+
+export interface AuthenticatedEvent extends RequestOrigin {
+  readonly key: AuthenticatedKey;
+}
+
+export interface RejectedEvent extends RequestOrigin {
+  readonly code: AnyAuthError['code'];
+  readonly status: number;
+  /** The key id, when the request got as far as a well-formed key. */
+  readonly keyId: string | undefined;
+}
+
+export interface ErrorContext {
+  readonly operation: 'lookup' | 'last-used' | 'hook';
+  readonly keyId?: string | undefined;
+}
+
+/** Audit and metrics hooks. They receive key ids and codes, never a secret. */
+export interface AuthHooks {
+  onAuthenticated?(event: AuthenticatedEvent): void;
+  onRejected?(event: RejectedEvent): void;
+  /** A store failure, a malformed stored record, a failed last-used write, a throwing hook. */
+  onError?(error: unknown, context: ErrorContext): void;
+}
+
+export interface CacheOptions {
+  /** Verified keys kept. Default 10,000. */
+  readonly max?: number;
+  /** How long a verified key is trusted without asking the store, in ms. Default 30,000. */
+  readonly ttlMs?: number;
+  /** Unknown ids remembered. Default 10,000. */
+  readonly negativeMax?: number;
+  /** How long an unknown id is remembered, in ms. Default 5,000. */
+  readonly negativeTtlMs?: number;
+}
+
+export interface AuthenticatorOptions {
+  /** Where keys are looked up. One method, `findById`, is enough. */
+  readonly store: KeyLookup;
+  /** Key environments accepted. Default both, `['live', 'test']`. */
+  readonly environments?: readonly KeyEnvironment[];
+  /** Refuse plain HTTP with 403 `https_required`. Default `true`. */
+  readonly requireHttps?: boolean;
+  /** Realm of `WWW-Authenticate` challenges. Default `"api"`. */
+  readonly realm?: string;
+  /** Prefix of problem `type` URIs. Default `"urn:orkesta-auth:error:"`. */
+  readonly problemTypeBase?: string;
+  /** Peppers for HMAC-SHA-256 hashes; must match those keys were issued with. */
+  readonly hashing?: HashingOptions;
+  /** Lookup caches; `false` asks the store on every request. */
+  readonly cache?: CacheOptions | false;
+  /** A store call slower than this answers 503 `auth_unavailable`. Default 2,000 ms. */
+  readonly storeTimeoutMs?: number;
+  /** `Retry-After` of a 503, in seconds. Default 5. */
+  readonly unavailableRetryAfterSeconds?: number;
+  /** Longest Authorization value read. Default 1,024 characters. */
+  readonly maxHeaderLength?: number;
+  /**
+   * Batch `lastUsedAt` writes, at most one store call per interval whatever the request rate.
+   * Default on (every 30,000 ms) when the store has `recordLastUsed`; `false` turns it off.
+   */
+  readonly lastUsed?: { readonly intervalMs?: number } | false;
+  /** Drop keys from the caches when another instance revokes or rotates them. */
+  readonly changeFeed?: KeyChangeFeed;
+  readonly hooks?: AuthHooks;
+  /** The clock, in epoch milliseconds. Default `Date.now`. */
+  readonly now?: () => number;
+}
+
+/** A verified store record, decoded once and kept in the cache. */
+interface KnownKey {
+  readonly id: string;
+  readonly workspaceId: string;
+  readonly scope: Scope;
+  readonly hash: DecodedHash;
+  readonly revoked: boolean;
+  readonly expiresAtMs: number;
+  readonly expiresAt: Date | null;
+  /** The principal handed to requests, made on first use; one per environment of the token. */
+  principals: { live?: AuthenticatedKey; test?: AuthenticatedKey };
+}
+
+/** An unknown id: the value kept in the negative cache and returned by a lookup that found nothing. */
+const UNKNOWN = false;
+type LookupOutcome = KnownKey | typeof UNKNOWN | AuthUnavailableError;
+
+/** The authenticate pipeline of the behaviour contract, built once from validated options. */
+export class Authenticator {
+  readonly #store: KeyLookup;
+  readonly #environments: ReadonlySet<KeyEnvironment>;
+  readonly #requireHttps: boolean;
+  readonly #renderer: ErrorRenderer;
+  readonly #hasher: KeyHasher;
+  readonly #cache: LRUCache<string, KnownKey> | undefined;
+  readonly #unknown: LRUCache<string, true> | undefined;
+  readonly #inflight = new Map<string, Promise<LookupOutcome>>();
+  readonly #storeTimeoutMs: number;
+  readonly #retryAfter: number;
+  readonly #maxHeaderLength: number;
+  readonly #hooks: AuthHooks;
+  readonly #now: () => number;
+  readonly #lastUsed: LastUsedRecorder | undefined;
+  readonly #unsubscribe: (() => void) | undefined;
+
+  constructor(options: AuthenticatorOptions) {
+    if (options === null || typeof options !== 'object') {
+      throw new ConfigurationError('options are required: createAuthenticator({ store })');
+    }
+    const { store } = options;
+    if (store === null || typeof store !== 'object' || typeof store.findById !== 'function') {
+      throw new ConfigurationError('store must be an object with a findById(id) method');
+    }
+    this.#store = store;
+    this.#environments = validateEnvironments(options.environments);
+    this.#requireHttps = optionalBoolean(options.requireHttps, 'requireHttps', true);
+    this.#renderer = new ErrorRenderer({
+      ...(options.realm === undefined ? {} : { realm: options.realm }),
+      ...(options.problemTypeBase === undefined
+        ? {}
+        : { problemTypeBase: options.problemTypeBase }),
+    });
+    this.#hasher = new KeyHasher(options.hashing);
+    this.#now = options.now ?? Date.now;
+    if (typeof this.#now !== 'function') throw new ConfigurationError('now must be a function');
+    this.#storeTimeoutMs = positiveInteger(
+      options.storeTimeoutMs,
+      'storeTimeoutMs',
+      2_000,
+      MAX_TIMER_MS,
+    );
+    this.#retryAfter = positiveInteger(
+      options.unavailableRetryAfterSeconds,
+      'unavailableRetryAfterSeconds',
+      5,
+    );
+    this.#maxHeaderLength = positiveInteger(
+      options.maxHeaderLength,
+      'maxHeaderLength',
+      DEFAULT_MAX_HEADER_LENGTH,
+    );
+    this.#hooks = validateHooks(options.hooks);
+
+    if (options.cache !== false) {
+      const cache = options.cache ?? {};
+      if (cache === null || typeof cache !== 'object') {
+        throw new ConfigurationError('cache must be an object of cache options, or false');
+      }
+      const perf = { now: this.#now };
+      this.#cache = new LRUCache({
+        max: positiveInteger(cache.max, 'cache.max', 10_000),
+        ttl: positiveInteger(cache.ttlMs, 'cache.ttlMs', 30_000),
+        perf,
+      });
+      this.#unknown = new LRUCache({
+        max: positiveInteger(cache.negativeMax, 'cache.negativeMax', 10_000),
+        ttl: positiveInteger(cache.negativeTtlMs, 'cache.negativeTtlMs', 5_000),
+        perf,
+      });
+    }
+
+    const recorder = lastUsedWriter(store);
+    if (options.lastUsed !== false && recorder !== undefined) {
+      const intervalMs = positiveInteger(
+        options.lastUsed?.intervalMs,
+        'lastUsed.intervalMs',
+        30_000,
+        MAX_TIMER_MS,
+      );
+      this.#lastUsed = new LastUsedRecorder(recorder, intervalMs, (error) =>
+        this.#reportError(error, { operation: 'last-used' }),
+      );
+    } else if (options.lastUsed !== undefined && options.lastUsed !== false) {
+      throw new ConfigurationError('lastUsed needs a store with a recordLastUsed(batch) method');
+    }
+
+    if (options.changeFeed !== undefined) {
+      const feed = options.changeFeed;
+      if (feed === null || typeof feed !== 'object' || typeof feed.subscribe !== 'function') {
+        throw new ConfigurationError('changeFeed must have a subscribe(listener) method');
+      }
+      this.#unsubscribe = feed.subscribe((keyIds) => {
+        for (const id of keyIds) this.invalidate(id);
+      });
+    }
+  }
+
+  /** The realm of this authenticator's challenges. */
+  get realm(): string {
+    return this.#renderer.realm;
+  }
+
+  /**
+   * Runs the contract pipeline: transport, extract, format, lookup, compare, revoked, expired,
+   * workspace, scope. Resolves to the key or to the first failure; never rejects.
+   */
+  async authenticate(request: AuthRequest): Promise<AuthResult> {
+    if (this.#requireHttps && request.secure !== true) {
+      return this.#reject(new HttpsRequiredError(), request);
+    }
+    const token = extractBearerToken(request.authorization, this.#maxHeaderLength);
+    if (typeof token !== 'string') return this.#reject(token, request);
+
+    const parsed = parseApiKey(token);
+    if (parsed === undefined || !this.#environments.has(parsed.environment)) {
+      return this.#reject(new InvalidApiKeyError(), request);
+    }
+    const id = parsed.id;
+    let known: LookupOutcome | undefined = this.#cache?.get(id);
+    if (known === undefined) known = await this.#lookup(id);
+    if (known === UNKNOWN) return this.#reject(new InvalidApiKeyError(id), request);
+    if (known instanceof AuthUnavailableError) return this.#reject(known, request);
+
+    if (!this.#hasher.verify(token, known.hash)) {
+      return this.#reject(new InvalidApiKeyError(id), request);
+    }
+    if (known.revoked) return this.#reject(new ApiKeyRevokedError(id), request);
+    const now = this.#now();
+    if (now >= known.expiresAtMs) return this.#reject(new ApiKeyExpiredError(id), request);
+
+    const key = this.#principal(known, parsed.environment);
+    const denied = accessError(key, request.workspaceId, request.requiredScope);
+    if (denied !== undefined) return this.#reject(denied, request);
+
+    this.#lastUsed?.touch(id, now);
+    if (this.#hooks.onAuthenticated !== undefined) {
+      this.#callHook(this.#hooks.onAuthenticated, { key, ip: request.ip, path: request.path });
+    }
+    return { ok: true, key };
+  }
+
+  /**
+   * Checks an authenticated key against a route's requirement (workspace, then scope), for
+   * checks that run after `authenticate`, such as `requireScope` middleware. Reports refusals
+   * to `onRejected` like `authenticate` does.
+   */
+  authorize(
+    key: AuthenticatedKey,
+    requirement: AccessRequirement,
+    origin?: Partial<RequestOrigin>,
+  ): AnyAuthError | undefined {
+    const denied = accessError(key, requirement.workspaceId, requirement.scope);
+    if (denied !== undefined) this.#reportRejection(denied, origin);
+    return denied;
+  }
+
+  /** The response for a failure: status, headers (challenge, Retry-After) and problem+json body. */
+  render(error: AnyAuthError): RenderedError {
+    return this.#renderer.render(error);
+  }
+
+  /**
+   * Sets `error.headers` to the headers `render` would send (challenge, `Retry-After`, content
+   * type), for frameworks whose error handling reads them from the error. Returns `error`.
+   */
+  withHeaders<E extends AnyAuthError>(error: E): E {
+    error.headers = this.#renderer.render(error).headers;
+    return error;
+  }
+
+  /** Forgets what the caches hold about `keyId`; the next request asks the store. */
+  invalidate(keyId: string): void {
+    this.#cache?.delete(keyId);
+    this.#unknown?.delete(keyId);
+    // A lookup under way may carry the state from before the change: let it answer the
+    // requests that wait on it, but not fill the cache.
+    this.#inflight.delete(keyId);
+  }
+
+  /** Writes pending last-used times and stops listening to the change feed. */
+  async close(): Promise<void> {
+    this.#unsubscribe?.();
+    await this.#lastUsed?.close();
+  }
+
+  #lookup(id: string): Promise<LookupOutcome> | LookupOutcome {
+    if (this.#unknown?.has(id)) return UNKNOWN;
+    const waiting = this.#inflight.get(id);
+    if (waiting !== undefined) return waiting;
+    const pending: Promise<LookupOutcome> = this.#fetch(id).then((outcome) => {
+      // Only a lookup still current fills the caches: `invalidate` may have dropped this one
+      // because the key changed while it ran. It still answers the requests that wait on it.
+      if (this.#inflight.get(id) === pending) {
+        this.#inflight.delete(id);
+        if (outcome === UNKNOWN) this.#unknown?.set(id, true);
+        else if (!(outcome instanceof AuthUnavailableError)) this.#cache?.set(id, outcome);
+      }
+      return outcome;
+    });
+    this.#inflight.set(id, pending);
+    return pending;
+  }
+
+  /** One store call, bounded by the timeout. Never rejects: a failure is `AuthUnavailableError`. */
+  async #fetch(id: string): Promise<LookupOutcome> {
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const found = await Promise.race([
+        Promise.resolve().then(() => this.#store.findById(id)),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(
+            () => reject(new StoreTimeoutError(this.#storeTimeoutMs)),
+            this.#storeTimeoutMs,
+          );
+        }),
+      ]);
+      return found === null || found === undefined ? UNKNOWN : this.#decode(id, found);
+    } catch (error) {
+      this.#reportError(error, { operation: 'lookup', keyId: id });
+      return new AuthUnavailableError(this.#retryAfter, id);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Checks a record from the store; a record that makes no sense is a store fault, not a 401. */
+  #decode(id: string, record: StoredKey): KnownKey {
+    if (record === null || typeof record !== 'object' || record.id !== id) {
+      throw new StoredRecordError(id, 'the store returned a record with another id');
+    }
+    if (typeof record.workspaceId !== 'string' || record.workspaceId.length === 0) {
+      throw new StoredRecordError(id, 'workspaceId is missing');
+    }
+    if (!isScope(record.scope)) throw new StoredRecordError(id, 'scope is not a known scope');
+    const hash = this.#hasher.decode(record.hash);
+    if (hash === undefined) throw new StoredRecordError(id, 'hash is not in a known format');
+    if (!this.#hasher.canVerify(hash)) {
+      throw new StoredRecordError(
+        id,
+        `hash names pepper "${hash.pepperId}", which is not configured (hashing.previousPeppers)`,
+      );
+    }
+    const expiresAt = toDate(record.expiresAt, id, 'expiresAt');
+    const revokedAt = toDate(record.revokedAt, id, 'revokedAt');
+    return {
+      id,
+      workspaceId: record.workspaceId,
+      scope: record.scope,
+      hash,
+      revoked: revokedAt !== null,
+      expiresAtMs: expiresAt === null ? Number.POSITIVE_INFINITY : expiresAt.getTime(),
+      expiresAt,
+      principals: {},
+    };
+  }
+
+  /** Principals are immutable, so one object per known key serves every request. */
+  #principal(known: KnownKey, environment: KeyEnvironment): AuthenticatedKey {
+    let key = known.principals[environment];
+    if (key === undefined) {
+      key = Object.freeze({
+        keyId: known.id,
+        workspaceId: known.workspaceId,
+        scope: known.scope,
+        environment,
+        expiresAt: known.expiresAt,
+      });
+      known.principals[environment] = key;
+    }
+    return key;
+  }
+
+  #reject(error: AnyAuthError, request: AuthRequest): AuthResult {
+    this.#reportRejection(error, request);
+    return { ok: false, error };
+  }
+
+  #reportRejection(error: AnyAuthError, origin: Partial<RequestOrigin> | undefined): void {
+    if (this.#hooks.onRejected === undefined) return;
+    this.#callHook(this.#hooks.onRejected, {
+      code: error.code,
+      status: error.status,
+      keyId: error.keyId,
+      ip: origin?.ip,
+      path: origin?.path,
+    });
+  }
+
+  #callHook<E>(hook: (event: E) => void, event: E): void {
+    try {
+      hook.call(this.#hooks, event);
+    } catch (error) {
+      this.#reportError(error, { operation: 'hook' });
+    }
+  }
+
+  #reportError(error: unknown, context: ErrorContext): void {
+    try {
+      this.#hooks.onError?.(error, context);
+    } catch {
+      // An error hook that throws has nowhere left to report to; the request is unaffected.
+    }
+  }
+}
+
+/** Builds an authenticator; every option is checked here, once. */
+export function createAuthenticator(options: AuthenticatorOptions): Authenticator {
+  return new Authenticator(options);
+}
+
+/** Thrown into `onError` when the store does not answer within `storeTimeoutMs`. */
+export class StoreTimeoutError extends Error {
+  readonly code = 'ERR_ORKESTA_AUTH_STORE_TIMEOUT';
+  constructor(timeoutMs: number) {
+    super(`the key store did not answer within ${timeoutMs} ms`);
+  }
+  override get name(): string {
+    return 'StoreTimeoutError';
+  }
+}
+
+/** Thrown into `onError` when the store returns a record that cannot be used. */
+export class StoredRecordError extends Error {
+  readonly code = 'ERR_ORKESTA_AUTH_STORED_RECORD';
+  readonly keyId: string;
+  constructor(keyId: string, problem: string) {
+    super(`stored key ${keyId} is unusable: ${problem}`);
+    this.keyId = keyId;
+  }
+  override get name(): string {
+    return 'StoredRecordError';
+  }
+}
+
+/** The contract's order: the workspace is checked before the scope. */
+function accessError(
+  key: AuthenticatedKey,
+  workspaceId: string | undefined,
+  scope: Scope | undefined,
+): AnyAuthError | undefined {
+  if (workspaceId !== undefined && workspaceId !== key.workspaceId) {
+    return new WorkspaceMismatchError(key.keyId);
+  }
+  // An unknown required scope admits nothing: requireScope validates it at creation.
+  if (scope !== undefined && !(isScope(scope) && scopeSatisfies(key.scope, scope))) {
+    return new InsufficientScopeError(key.keyId, scope);
+  }
+  return undefined;
+}
+
+/** The store's `recordLastUsed`, bound, when it has one (a `KeyStore` does; a bare lookup need not). */
+function lastUsedWriter(
+  store: KeyLookup & Partial<Pick<KeyStore, 'recordLastUsed'>>,
+): KeyStore['recordLastUsed'] | undefined {
+  const write = store.recordLastUsed;
+  return typeof write === 'function' ? (batch) => write.call(store, batch) : undefined;
+}
+
+function toDate(value: unknown, id: string, field: string): Date | null {
+  if (value === null || value === undefined) return null;
+  const date =
+    value instanceof Date
+      ? value
+      : typeof value === 'number' || typeof value === 'string'
+        ? new Date(value)
+        : undefined;
+  if (date === undefined || Number.isNaN(date.getTime())) {
+    throw new StoredRecordError(id, `${field} is not a date`);
+  }
+  return date;
+}
+
+function validateEnvironments(value: readonly KeyEnvironment[] | undefined): Set<KeyEnvironment> {
+  if (value === undefined) return new Set(KEY_ENVIRONMENTS);
+  if (!Array.isArray(value) || value.length === 0 || !value.every(isKeyEnvironment)) {
+    throw new ConfigurationError('environments must be a non-empty list of "live" and "test"');
+  }
+  return new Set(value);
+}
+
+function validateHooks(hooks: AuthHooks | undefined): AuthHooks {
+  if (hooks === undefined) return {};
+  if (hooks === null || typeof hooks !== 'object') {
+    throw new ConfigurationError('hooks must be an object of functions');
+  }
+  for (const name of ['onAuthenticated', 'onRejected', 'onError'] as const) {
+    if (hooks[name] !== undefined && typeof hooks[name] !== 'function') {
+      throw new ConfigurationError(`hooks.${name} must be a function`);
+    }
+  }
+  return hooks;
+}

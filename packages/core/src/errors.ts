@@ -1,0 +1,223 @@
+/**
+ * Every way a request can fail authentication, as the behaviour contract names them.
+ * The `code` is stable and is what clients and tests switch on.
+ */
+export type AuthErrorCode =
+  | 'https_required'
+  | 'missing_api_key'
+  | 'malformed_authorization_header'
+  | 'invalid_api_key'
+  | 'auth_unavailable'
+  | 'api_key_revoked'
+  | 'api_key_expired'
+  | 'workspace_mismatch'
+  | 'insufficient_scope';
+
+/** The `error` parameter of an RFC 6750 `WWW-Authenticate: Bearer` challenge. */
+export type BearerChallengeError = 'invalid_request' | 'invalid_token' | 'insufficient_scope';
+
+/** Base class of every request-time failure. Adapters render it; they never pick a status. */
+export abstract class AuthError extends Error {
+  abstract readonly code: AuthErrorCode;
+  abstract readonly status: 401 | 403 | 429 | 503;
+  /** Short, fixed summary of the problem type (RFC 9457 `title`). */
+  abstract readonly title: string;
+  /** Whether the response carries a Bearer challenge, and with which `error`. */
+  readonly challenge: BearerChallengeError | 'bare' | undefined = undefined;
+  /** Seconds a client should wait before retrying, when that is known. */
+  readonly retryAfterSeconds: number | undefined = undefined;
+  /** The key the failure concerns, when it got as far as a key id. Never the secret. */
+  readonly keyId: string | undefined;
+  /** Always true: the message is written for the client and carries no secret. */
+  readonly expose = true;
+  /**
+   * The response headers (challenge, `Retry-After`), once an authenticator has attached them
+   * with `withHeaders`, for error handlers that read `err.headers` (Express, Koa).
+   */
+  headers: Readonly<Record<string, string>> | undefined = undefined;
+
+  constructor(detail: string, keyId?: string) {
+    super(detail);
+    this.keyId = keyId;
+  }
+
+  override get name(): string {
+    return this.constructor.name;
+  }
+
+  /** HTTP status under the name Koa, http-errors and many loggers read. */
+  get statusCode(): number {
+    return this.status;
+  }
+
+  toJSON(): { name: string; code: AuthErrorCode; status: number; message: string; keyId?: string } {
+    return {
+      name: this.name,
+      code: this.code,
+      status: this.status,
+      message: this.message,
+      ...(this.keyId === undefined ? {} : { keyId: this.keyId }),
+    };
+  }
+}
+
+export class HttpsRequiredError extends AuthError {
+  readonly code = 'https_required';
+  readonly status = 403;
+  readonly title = 'HTTPS required';
+  constructor() {
+    super(
+      'API keys are accepted over HTTPS only. For local development, turn the check off with the requireHttps: false option.',
+    );
+  }
+}
+
+export class MissingApiKeyError extends AuthError {
+  readonly code = 'missing_api_key';
+  readonly status = 401;
+  readonly title = 'Missing API key';
+  override readonly challenge = 'bare';
+  constructor() {
+    super('Send your API key in the Authorization header: "Authorization: Bearer <api key>".');
+  }
+}
+
+export class MalformedAuthorizationHeaderError extends AuthError {
+  readonly code = 'malformed_authorization_header';
+  readonly status = 401;
+  readonly title = 'Malformed Authorization header';
+  override readonly challenge = 'invalid_request';
+  constructor(detail = 'The Authorization header must be exactly "Bearer <api key>".') {
+    super(detail);
+  }
+}
+
+export class InvalidApiKeyError extends AuthError {
+  readonly code = 'invalid_api_key';
+  readonly status = 401;
+  readonly title = 'Invalid API key';
+  override readonly challenge = 'invalid_token';
+  constructor(keyId?: string) {
+    super('The API key is not valid.', keyId);
+  }
+}
+
+export class ApiKeyRevokedError extends AuthError {
+  readonly code = 'api_key_revoked';
+  readonly status = 401;
+  readonly title = 'API key revoked';
+  override readonly challenge = 'invalid_token';
+  constructor(keyId: string) {
+    super(`API key ${keyId} has been revoked.`, keyId);
+  }
+}
+
+export class ApiKeyExpiredError extends AuthError {
+  readonly code = 'api_key_expired';
+  readonly status = 401;
+  readonly title = 'API key expired';
+  override readonly challenge = 'invalid_token';
+  constructor(keyId: string) {
+    super(`API key ${keyId} has expired.`, keyId);
+  }
+}
+
+export class AuthUnavailableError extends AuthError {
+  readonly code = 'auth_unavailable';
+  readonly status = 503;
+  readonly title = 'Authentication unavailable';
+  override readonly retryAfterSeconds: number;
+  constructor(retryAfterSeconds: number, keyId?: string) {
+    super('API keys cannot be checked right now. Retry later.', keyId);
+    this.retryAfterSeconds = retryAfterSeconds;
+  }
+}
+
+export class WorkspaceMismatchError extends AuthError {
+  readonly code = 'workspace_mismatch';
+  readonly status = 403;
+  readonly title = 'Workspace mismatch';
+  constructor(keyId: string) {
+    super(`API key ${keyId} does not belong to the workspace of this resource.`, keyId);
+  }
+}
+
+export class InsufficientScopeError extends AuthError {
+  readonly code = 'insufficient_scope';
+  readonly status = 403;
+  readonly title = 'Insufficient scope';
+  override readonly challenge = 'insufficient_scope';
+  /** The scope the route needs. */
+  readonly requiredScope: string;
+  constructor(keyId: string, requiredScope: string) {
+    super(`This request needs an API key with the "${requiredScope}" scope or higher.`, keyId);
+    this.requiredScope = requiredScope;
+  }
+}
+
+/** Every concrete request-time error: `switch (err.code)` narrows it. */
+export type AnyAuthError =
+  | HttpsRequiredError
+  | MissingApiKeyError
+  | MalformedAuthorizationHeaderError
+  | InvalidApiKeyError
+  | ApiKeyRevokedError
+  | ApiKeyExpiredError
+  | AuthUnavailableError
+  | WorkspaceMismatchError
+  | InsufficientScopeError;
+
+export function isAuthError(value: unknown): value is AnyAuthError {
+  return value instanceof AuthError;
+}
+
+/** Thrown at startup when options are wrong: the message says what to fix. */
+export class ConfigurationError extends Error {
+  readonly code = 'ERR_ORKESTA_AUTH_CONFIG';
+  override get name(): string {
+    return 'ConfigurationError';
+  }
+}
+
+/** Stable codes of key-management failures (creating, revoking, rotating keys). */
+export type KeyManagementErrorCode =
+  | 'invalid_key_parameters'
+  | 'api_key_not_found'
+  | 'api_key_not_active'
+  | 'duplicate_key_id';
+
+/**
+ * A key-management request that cannot be done. Carries an HTTP status so that an admin API
+ * built on `KeyManager` can answer with `renderProblem` without choosing statuses itself.
+ */
+export class KeyManagementError extends Error {
+  readonly code: KeyManagementErrorCode;
+  readonly status: 400 | 404 | 409;
+  readonly title: string;
+  readonly expose = true;
+
+  constructor(code: KeyManagementErrorCode, detail: string) {
+    super(detail);
+    this.code = code;
+    const [status, title] = KEY_MANAGEMENT_ERRORS[code];
+    this.status = status;
+    this.title = title;
+  }
+
+  override get name(): string {
+    return 'KeyManagementError';
+  }
+
+  get statusCode(): number {
+    return this.status;
+  }
+}
+
+const KEY_MANAGEMENT_ERRORS: Readonly<
+  Record<KeyManagementErrorCode, readonly [400 | 404 | 409, string]>
+> = {
+  invalid_key_parameters: [400, 'Invalid key parameters'],
+  api_key_not_found: [404, 'API key not found'],
+  api_key_not_active: [409, 'API key not active'],
+  duplicate_key_id: [409, 'Duplicate key id'],
+};

@@ -1,0 +1,92 @@
+export type {
+  AccessRequirement,
+  AuthenticatedEvent,
+  AuthenticatedKey,
+  AuthenticatorOptions,
+  AuthHooks,
+  AuthRequest,
+  AuthResult,
+  CacheOptions,
+  ErrorContext,
+  RejectedEvent,
+  RequestOrigin,
+} from './authenticator.js';
+export {
+  Authenticator,
+  createAuthenticator,
+  StoredRecordError,
+  StoreTimeoutError,
+} from './authenticator.js';
+export { BASE62_ALPHABET } from './base62.js';
+export type {
+  AnyAuthError,
+  AuthErrorCode,
+  BearerChallengeError,
+  KeyManagementErrorCode,
+} from './errors.js';
+export {
+  ApiKeyExpiredError,
+  ApiKeyRevokedError,
+  AuthError,
+  AuthUnavailableError,
+  ConfigurationError,
+  HttpsRequiredError,
+  InsufficientScopeError,
+  InvalidApiKeyError,
+  isAuthError,
+  KeyManagementError,
+  MalformedAuthorizationHeaderError,
+  MissingApiKeyError,
+  WorkspaceMismatchError,
+} from './errors.js';
+export type { DecodedHash, HashingOptions, Pepper, StoredHash } from './hashing.js';
+export { KeyHasher } from './hashing.js';
+export type { AuthorizationInput } from './header.js';
+export {
+  authorizationFromRawHeaders,
+  DEFAULT_MAX_HEADER_LENGTH,
+  extractBearerToken,
+} from './header.js';
+export type { KeyEnvironment, ParsedApiKey } from './key-format.js';
+export {
+  API_KEY_SCANNER_PATTERN,
+  generateApiKey,
+  isKeyEnvironment,
+  KEY_ENVIRONMENTS,
+  KEY_LENGTH,
+  keyChecksum,
+  parseApiKey,
+} from './key-format.js';
+export type {
+  ApiKeyInfo,
+  CreateKeyInput,
+  KeyManagerOptions,
+  ListKeysInput,
+  RotatedKey,
+  RotateKeyInput,
+  WorkspaceGuard,
+} from './key-manager.js';
+export { createKeyManager, IssuedKey, KeyManager } from './key-manager.js';
+export { MemoryKeyStore } from './memory-store.js';
+export type { Problem, ProblemDetails, RenderedError, RenderOptions } from './render.js';
+export {
+  ErrorRenderer,
+  PROBLEM_CONTENT_TYPE,
+  quoteHeaderValue,
+  renderAuthError,
+  renderProblem,
+} from './render.js';
+export type { Scope, ScopeRequirement } from './scopes.js';
+export { assertScope, isScope, requireScope, SCOPES, scopeSatisfies } from './scopes.js';
+export type {
+  ApiKeyRecord,
+  KeyChangeFeed,
+  KeyChanges,
+  KeyLookup,
+  KeyPage,
+  KeyStatus,
+  KeyStore,
+  ListKeysQuery,
+  StoredKey,
+} from './store.js';
+export { createLocalChangeFeed, keyStatus } from './store.js';

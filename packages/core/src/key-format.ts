@@ -1,0 +1,60 @@
+import { crc32 } from 'node:zlib';
+import { encodeBase62Fixed, randomBase62 } from './base62.js';
+
+/** The environments a key can belong to. */
+export const KEY_ENVIRONMENTS = ['live', 'test'] as const;
+export type KeyEnvironment = (typeof KEY_ENVIRONMENTS)[number];
+
+export const KEY_PREFIX = 'ork';
+export const KEY_ID_LENGTH = 12;
+export const KEY_SECRET_LENGTH = 32;
+export const KEY_CHECKSUM_LENGTH = 6;
+/** `ork_live_` + id + `_` + secret + checksum. */
+export const KEY_LENGTH = 4 + 5 + KEY_ID_LENGTH + 1 + KEY_SECRET_LENGTH + KEY_CHECKSUM_LENGTH;
+
+/**
+ * What secret scanners match: `ork_(live|test)_[0-9A-Za-z]{12}_[0-9A-Za-z]{38}`.
+ * Unanchored and global so that it finds keys inside larger text.
+ */
+export const API_KEY_SCANNER_PATTERN = /ork_(live|test)_[0-9A-Za-z]{12}_[0-9A-Za-z]{38}/g;
+
+const KEY_SHAPE = /^ork_(live|test)_([0-9A-Za-z]{12})_([0-9A-Za-z]{38})$/;
+
+/** An API key split into its parts. `token` is the whole plaintext: never log it. */
+export interface ParsedApiKey {
+  readonly environment: KeyEnvironment;
+  readonly id: string;
+  readonly token: string;
+}
+
+export function isKeyEnvironment(value: unknown): value is KeyEnvironment {
+  return value === 'live' || value === 'test';
+}
+
+/** The 6-character base62 CRC-32 of `body` (every character before the checksum). */
+export function keyChecksum(body: string): string {
+  return encodeBase62Fixed(crc32(body), KEY_CHECKSUM_LENGTH);
+}
+
+/** A new key in the public format. The secret comes from the CSPRNG (~190 bits). */
+export function generateApiKey(environment: KeyEnvironment = 'live'): ParsedApiKey {
+  if (!isKeyEnvironment(environment)) {
+    throw new TypeError(`key environment must be "live" or "test", got ${String(environment)}`);
+  }
+  const id = randomBase62(KEY_ID_LENGTH);
+  const body = `${KEY_PREFIX}_${environment}_${id}_${randomBase62(KEY_SECRET_LENGTH)}`;
+  return { environment, id, token: body + keyChecksum(body) };
+}
+
+/**
+ * Splits a presented token when its prefix, length, alphabet and checksum are all right;
+ * `undefined` otherwise. Nothing here touches a store, so a mistyped key costs no lookup.
+ */
+export function parseApiKey(token: string): ParsedApiKey | undefined {
+  if (token.length !== KEY_LENGTH) return undefined;
+  const match = KEY_SHAPE.exec(token);
+  if (match === null) return undefined;
+  const checksumAt = KEY_LENGTH - KEY_CHECKSUM_LENGTH;
+  if (keyChecksum(token.slice(0, checksumAt)) !== token.slice(checksumAt)) return undefined;
+  return { environment: match[1] as KeyEnvironment, id: match[2]!, token };
+}

@@ -1,0 +1,357 @@
+import { inspect } from 'node:util';
+import { ConfigurationError, KeyManagementError } from './errors.js';
+import type { HashingOptions } from './hashing.js';
+import { KeyHasher } from './hashing.js';
+import type { KeyEnvironment } from './key-format.js';
+import { generateApiKey, isKeyEnvironment } from './key-format.js';
+import type { Scope } from './scopes.js';
+import { isScope, SCOPES } from './scopes.js';
+import type { ApiKeyRecord, KeyChangeFeed, KeyStatus, KeyStore } from './store.js';
+import { keyStatus } from './store.js';
+
+export interface KeyManagerOptions {
+  readonly store: KeyStore;
+  /** Peppers to hash new keys with; the authenticators must be given the same. */
+  readonly hashing?: HashingOptions;
+  /** Environment of new keys unless `create` says otherwise. Default `"live"`. */
+  readonly environment?: KeyEnvironment;
+  /** Told of every created, revoked and rotated key, so authenticators drop stale cache entries. */
+  readonly changeFeed?: KeyChangeFeed;
+  /** The clock, in epoch milliseconds. Default `Date.now`. */
+  readonly now?: () => number;
+}
+
+/** A key as management shows it: everything but the hash, with its status now. */
+export interface ApiKeyInfo {
+  readonly id: string;
+  readonly workspaceId: string;
+  readonly name: string;
+  readonly scope: Scope;
+  readonly environment: KeyEnvironment;
+  readonly status: KeyStatus;
+  readonly createdAt: Date;
+  readonly expiresAt: Date | null;
+  readonly revokedAt: Date | null;
+  readonly lastUsedAt: Date | null;
+  readonly rotatedFromId: string | null;
+}
+
+export interface CreateKeyInput {
+  readonly workspaceId: string;
+  /** What the key is for, e.g. `production-erp-integration`. 1 to 100 characters. */
+  readonly name: string;
+  readonly scope: Scope;
+  /** Optional expiry: a `Date`, epoch ms or ISO-8601 string, in the future. */
+  readonly expiresAt?: Date | number | string | null | undefined;
+  readonly environment?: KeyEnvironment | undefined;
+}
+
+/** Restricts an operation to one workspace: a key of another workspace is "not found". */
+export interface WorkspaceGuard {
+  readonly workspaceId?: string | undefined;
+}
+
+export interface ListKeysInput extends WorkspaceGuard {
+  readonly status?: KeyStatus | undefined;
+  /** 1 to 1000; default 50. */
+  readonly limit?: number | undefined;
+  readonly cursor?: string | undefined;
+}
+
+export interface RotateKeyInput extends WorkspaceGuard {
+  /** How long the old key keeps working, in ms. Default 0: it stops at once. */
+  readonly overlapMs?: number | undefined;
+  /**
+   * Expiry of the successor. Default: as long a life as the old key had from its creation, or
+   * none if it had none.
+   */
+  readonly expiresAt?: Date | number | string | null | undefined;
+}
+
+/**
+ * A newly issued key. `key` is the plaintext, returned this once and stored nowhere. Logging or
+ * serialising the object shows the record and a redacted key; read `key` explicitly to hand it
+ * to its owner.
+ */
+export class IssuedKey {
+  declare readonly key: string;
+  readonly record: ApiKeyInfo;
+
+  constructor(key: string, record: ApiKeyInfo) {
+    // Not enumerable: spreading, cloning or logging the object leaves the plaintext behind.
+    Object.defineProperty(this, 'key', { value: key, enumerable: false });
+    this.record = record;
+  }
+
+  toJSON(): { key: '[redacted]'; record: ApiKeyInfo } {
+    return { key: '[redacted]', record: this.record };
+  }
+
+  [inspect.custom](): string {
+    return `IssuedKey { id: ${this.record.id}, key: [redacted] }`;
+  }
+
+  toString(): string {
+    return `[IssuedKey ${this.record.id}]`;
+  }
+}
+
+export interface RotatedKey {
+  readonly issued: IssuedKey;
+  /** The old key, now expiring at the end of the overlap. */
+  readonly previous: ApiKeyInfo;
+}
+
+const NAME_MAX = 100;
+const LIST_LIMIT_MAX = 1000;
+
+/** Issues, lists, revokes and rotates keys. Every change is published to the change feed. */
+export class KeyManager {
+  readonly #store: KeyStore;
+  readonly #hasher: KeyHasher;
+  readonly #environment: KeyEnvironment;
+  readonly #feed: KeyChangeFeed | undefined;
+  readonly #now: () => number;
+
+  constructor(options: KeyManagerOptions) {
+    const store = options?.store;
+    const needed = ['findById', 'insert', 'list', 'update'] as const;
+    if (
+      store === null ||
+      typeof store !== 'object' ||
+      needed.some((m) => typeof store[m] !== 'function')
+    ) {
+      throw new ConfigurationError(`store must be a KeyStore with ${needed.join(', ')} methods`);
+    }
+    this.#store = store;
+    this.#hasher = new KeyHasher(options.hashing);
+    this.#environment = options.environment ?? 'live';
+    if (!isKeyEnvironment(this.#environment)) {
+      throw new ConfigurationError('environment must be "live" or "test"');
+    }
+    if (options.changeFeed !== undefined && typeof options.changeFeed?.publish !== 'function') {
+      throw new ConfigurationError('changeFeed must have a publish(keyIds) method');
+    }
+    this.#feed = options.changeFeed;
+    this.#now = options.now ?? Date.now;
+  }
+
+  /** Issues a key. The plaintext is in the result only; the store keeps its hash. */
+  async create(input: CreateKeyInput): Promise<IssuedKey> {
+    const now = this.#now();
+    const workspaceId = requireText(input?.workspaceId, 'workspaceId', 200);
+    const name = requireText(input.name, 'name', NAME_MAX);
+    if (!isScope(input.scope)) {
+      throw invalid(`scope must be one of ${SCOPES.join(', ')}`);
+    }
+    const expiresAt = futureDate(input.expiresAt, now, 'expiresAt');
+    const environment = input.environment ?? this.#environment;
+    if (!isKeyEnvironment(environment)) throw invalid('environment must be "live" or "test"');
+    const issued = await this.#insert({
+      workspaceId,
+      name,
+      scope: input.scope,
+      environment,
+      expiresAt,
+      rotatedFromId: null,
+      now,
+    });
+    await this.#publish([issued.record.id]);
+    return issued;
+  }
+
+  /** The key with `id`, or `undefined` (also when it belongs to another workspace than the guard's). */
+  async get(id: string, guard: WorkspaceGuard = {}): Promise<ApiKeyInfo | undefined> {
+    const record = await this.#find(id, guard);
+    return record === undefined ? undefined : this.#info(record, this.#now());
+  }
+
+  /** Keys, newest first, one page at a time. */
+  async list(input: ListKeysInput = {}): Promise<{ items: ApiKeyInfo[]; nextCursor?: string }> {
+    const limit = input.limit ?? 50;
+    if (!Number.isSafeInteger(limit) || limit < 1 || limit > LIST_LIMIT_MAX) {
+      throw invalid(`limit must be an integer from 1 to ${LIST_LIMIT_MAX}`);
+    }
+    if (input.status !== undefined && !['active', 'revoked', 'expired'].includes(input.status)) {
+      throw invalid('status must be active, revoked or expired');
+    }
+    const now = this.#now();
+    const page = await this.#store.list({
+      workspaceId: input.workspaceId,
+      status: input.status,
+      cursor: input.cursor,
+      limit,
+      now: new Date(now),
+    });
+    const items = page.items.map((record) => this.#info(record, now));
+    return page.nextCursor === undefined ? { items } : { items, nextCursor: page.nextCursor };
+  }
+
+  /** Revokes a key at once. Revoking a revoked key changes nothing and returns it. */
+  async revoke(id: string, guard: WorkspaceGuard = {}): Promise<ApiKeyInfo> {
+    const record = await this.#require(id, guard);
+    const now = this.#now();
+    if (record.revokedAt !== null) return this.#info(record, now);
+    const updated = await this.#store.update(id, { revokedAt: new Date(now) });
+    if (updated === undefined) throw notFound(id);
+    await this.#publish([id]);
+    return this.#info(updated, now);
+  }
+
+  /**
+   * Issues a successor with the same workspace, name, scope and environment, and makes the old
+   * key expire after `overlapMs` (0: now), so clients can switch without a failed request.
+   */
+  async rotate(id: string, input: RotateKeyInput = {}): Promise<RotatedKey> {
+    const overlapMs = input.overlapMs ?? 0;
+    if (!Number.isSafeInteger(overlapMs) || overlapMs < 0) {
+      throw invalid('overlapMs must be a non-negative integer');
+    }
+    const old = await this.#require(id, input);
+    const now = this.#now();
+    if (keyStatus(old, now) !== 'active') {
+      throw new KeyManagementError('api_key_not_active', `API key ${id} is ${keyStatus(old, now)}`);
+    }
+    const successorExpiry =
+      input.expiresAt !== undefined
+        ? futureDate(input.expiresAt, now, 'expiresAt')
+        : old.expiresAt === null
+          ? null
+          : new Date(now + (old.expiresAt.getTime() - old.createdAt.getTime()));
+    const issued = await this.#insert({
+      workspaceId: old.workspaceId,
+      name: old.name,
+      scope: old.scope,
+      environment: old.environment,
+      expiresAt: successorExpiry,
+      rotatedFromId: old.id,
+      now,
+    });
+    const overlapEnd = now + overlapMs;
+    const oldExpiry =
+      old.expiresAt !== null && old.expiresAt.getTime() < overlapEnd
+        ? old.expiresAt
+        : new Date(overlapEnd);
+    let previous: ApiKeyRecord | undefined;
+    try {
+      previous = await this.#store.update(id, { expiresAt: oldExpiry });
+    } catch (error) {
+      // Without the old key's new expiry the rotation did not happen: take the successor back.
+      await this.#store.update(issued.record.id, { revokedAt: new Date(now) }).catch(() => {});
+      throw error;
+    }
+    if (previous === undefined) throw notFound(id);
+    await this.#publish([id, issued.record.id]);
+    return { issued, previous: this.#info(previous, now) };
+  }
+
+  async #insert(fields: {
+    workspaceId: string;
+    name: string;
+    scope: Scope;
+    environment: KeyEnvironment;
+    expiresAt: Date | null;
+    rotatedFromId: string | null;
+    now: number;
+  }): Promise<IssuedKey> {
+    // Ids are 71 random bits; a collision is all but impossible, but the store's refusal of a
+    // duplicate id is what makes it harmless. Try a fresh id a few times before giving up.
+    for (let attempt = 1; ; attempt++) {
+      const generated = generateApiKey(fields.environment);
+      const record: ApiKeyRecord = {
+        id: generated.id,
+        workspaceId: fields.workspaceId,
+        name: fields.name,
+        scope: fields.scope,
+        environment: fields.environment,
+        hash: this.#hasher.hash(generated.token),
+        createdAt: new Date(fields.now),
+        expiresAt: fields.expiresAt,
+        revokedAt: null,
+        lastUsedAt: null,
+        rotatedFromId: fields.rotatedFromId,
+      };
+      try {
+        await this.#store.insert(record);
+        return new IssuedKey(generated.token, this.#info(record, fields.now));
+      } catch (error) {
+        const duplicate = error instanceof KeyManagementError && error.code === 'duplicate_key_id';
+        if (!duplicate || attempt >= 3) throw error;
+      }
+    }
+  }
+
+  async #find(id: string, guard: WorkspaceGuard): Promise<ApiKeyRecord | undefined> {
+    if (typeof id !== 'string' || id.length === 0) return undefined;
+    const record = await this.#store.findById(id);
+    if (record === null || record === undefined) return undefined;
+    if (guard.workspaceId !== undefined && record.workspaceId !== guard.workspaceId)
+      return undefined;
+    return record;
+  }
+
+  async #require(id: string, guard: WorkspaceGuard): Promise<ApiKeyRecord> {
+    const record = await this.#find(id, guard);
+    if (record === undefined) throw notFound(id);
+    return record;
+  }
+
+  async #publish(keyIds: readonly string[]): Promise<void> {
+    await this.#feed?.publish(keyIds);
+  }
+
+  #info(record: ApiKeyRecord, now: number): ApiKeyInfo {
+    return {
+      id: record.id,
+      workspaceId: record.workspaceId,
+      name: record.name,
+      scope: record.scope,
+      environment: record.environment,
+      status: keyStatus(record, now),
+      createdAt: record.createdAt,
+      expiresAt: record.expiresAt,
+      revokedAt: record.revokedAt,
+      lastUsedAt: record.lastUsedAt,
+      rotatedFromId: record.rotatedFromId,
+    };
+  }
+}
+
+export function createKeyManager(options: KeyManagerOptions): KeyManager {
+  return new KeyManager(options);
+}
+
+function invalid(detail: string): KeyManagementError {
+  return new KeyManagementError('invalid_key_parameters', detail);
+}
+
+function notFound(id: string): KeyManagementError {
+  return new KeyManagementError('api_key_not_found', `no API key with id ${JSON.stringify(id)}`);
+}
+
+function requireText(value: unknown, field: string, max: number): string {
+  if (typeof value !== 'string' || value.trim().length === 0 || value.length > max) {
+    throw invalid(`${field} must be a non-empty string of at most ${max} characters`);
+  }
+  // Control characters would let a name forge lines in a terminal listing or a log.
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: the control range is the point.
+  if (/[\u0000-\u001f\u007f]/.test(value))
+    throw invalid(`${field} must not contain control characters`);
+  return value;
+}
+
+/** A future instant from a `Date`, epoch ms or ISO-8601 string; `null` for none. */
+function futureDate(value: unknown, now: number, field: string): Date | null {
+  if (value === undefined || value === null) return null;
+  const date =
+    value instanceof Date
+      ? new Date(value)
+      : typeof value === 'number' || (typeof value === 'string' && value.length > 0)
+        ? new Date(value)
+        : undefined;
+  if (date === undefined || Number.isNaN(date.getTime())) {
+    throw invalid(`${field} must be a date (ISO-8601, epoch ms or Date)`);
+  }
+  if (date.getTime() <= now) throw invalid(`${field} must be in the future`);
+  return date;
+}

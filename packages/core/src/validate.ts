@@ -1,0 +1,32 @@
+import { ConfigurationError } from './errors.js';
+
+/** Longest delay `setTimeout` honours; a longer one fires at once. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * `value` when it is a positive integer no greater than `max`, `fallback` when undefined;
+ * otherwise a ConfigurationError.
+ */
+export function positiveInteger(
+  value: unknown,
+  name: string,
+  fallback: number,
+  max: number = Number.MAX_SAFE_INTEGER,
+): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value <= 0 || value > max) {
+    throw new ConfigurationError(
+      `${name} must be a positive integer no greater than ${max}; got ${String(value)}`,
+    );
+  }
+  return value;
+}
+
+/** `value` when it is a boolean, `fallback` when undefined; else a ConfigurationError. */
+export function optionalBoolean(value: unknown, name: string, fallback: boolean): boolean {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'boolean') {
+    throw new ConfigurationError(`${name} must be true or false; got ${String(value)}`);
+  }
+  return value;
+}

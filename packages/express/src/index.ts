@@ -1,0 +1,179 @@
+import type {
+  AnyAuthError,
+  AuthenticatedKey,
+  AuthenticatorOptions,
+  RenderedError,
+  Scope,
+} from '@orkesta/auth';
+import {
+  Authenticator,
+  authorizationFromRawHeaders,
+  ConfigurationError,
+  ErrorRenderer,
+  isAuthError,
+  MissingApiKeyError,
+  requireScope as scopeRequirement,
+} from '@orkesta/auth';
+import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Response } from 'express';
+
+export * from '@orkesta/auth';
+
+declare global {
+  namespace Express {
+    interface Request {
+      /** The authenticated API key, set by `orkestaAuth()`. */
+      auth?: AuthenticatedKey;
+    }
+  }
+}
+
+interface ExpressOptions {
+  /**
+   * The workspace the route belongs to, read from the request (a path parameter, a header);
+   * a key of another workspace gets 403 `workspace_mismatch`. Return `undefined` for routes
+   * that name no workspace.
+   */
+  readonly workspace?: (req: Request) => string | undefined;
+  /**
+   * `'respond'` (default) answers failures with the contract's status, headers and
+   * problem+json body. `'next'` passes the `AuthError` to `next(err)` for your own error
+   * middleware; `authErrorHandler()` renders it exactly as `'respond'` would.
+   */
+  readonly onFailure?: 'respond' | 'next';
+}
+
+/** Options of `orkestaAuth`: an authenticator's options, or an authenticator built elsewhere. */
+export type OrkestaAuthOptions =
+  | (AuthenticatorOptions & ExpressOptions & { readonly authenticator?: never })
+  | (ExpressOptions & { readonly authenticator: Authenticator });
+
+/** What `orkestaAuth` leaves on the request for `requireScope` and `authErrorHandler`. */
+interface MiddlewareContext {
+  readonly authenticator: Authenticator;
+  readonly onFailure: 'respond' | 'next';
+}
+
+const CONTEXT = Symbol('orkesta-auth');
+
+interface AuthenticatedRequest extends Request {
+  [CONTEXT]?: MiddlewareContext;
+}
+
+/**
+ * Authenticates every request it sees: sets `req.auth` and calls `next()`, or answers (or passes
+ * on) the contract's error. Options are checked here, once; a mistake throws a
+ * `ConfigurationError` at startup.
+ */
+export function orkestaAuth(options: OrkestaAuthOptions): RequestHandler {
+  if (options === null || typeof options !== 'object') {
+    throw new ConfigurationError('orkestaAuth(options) needs options: at least { store }');
+  }
+  const { workspace, onFailure = 'respond' } = options;
+  if (workspace !== undefined && typeof workspace !== 'function') {
+    throw new ConfigurationError('workspace must be a function (req) => string | undefined');
+  }
+  if (onFailure !== 'respond' && onFailure !== 'next') {
+    throw new ConfigurationError('onFailure must be "respond" or "next"');
+  }
+  const authenticator =
+    options.authenticator instanceof Authenticator
+      ? options.authenticator
+      : options.authenticator === undefined
+        ? new Authenticator(options)
+        : undefined;
+  if (authenticator === undefined) {
+    throw new ConfigurationError('authenticator must be made by createAuthenticator()');
+  }
+
+  const context: MiddlewareContext = { authenticator, onFailure };
+  return function orkestaAuthMiddleware(req: AuthenticatedRequest, res, next) {
+    req[CONTEXT] = context;
+    let workspaceId: string | undefined;
+    try {
+      workspaceId = workspace?.(req);
+    } catch (error) {
+      // A resolver that throws is the application's bug: let Express report it, admit nothing.
+      next(error);
+      return;
+    }
+    authenticator
+      .authenticate({
+        authorization: authorizationFromRawHeaders(req.rawHeaders),
+        secure: req.secure,
+        ip: req.ip,
+        path: req.path,
+        workspaceId,
+      })
+      .then((result) => {
+        if (result.ok) {
+          req.auth = result.key;
+          next();
+        } else fail(context, result.error, res, next);
+      }, next);
+  };
+}
+
+/**
+ * Admits keys of `scope` or higher; mount it on a route after `orkestaAuth()`. The scope is
+ * checked now: an unknown one throws a `ConfigurationError` at startup.
+ */
+export function requireScope(scope: Scope): RequestHandler {
+  const requirement = scopeRequirement(scope);
+  return function requireScopeMiddleware(req: AuthenticatedRequest, res, next) {
+    const context = req[CONTEXT];
+    const key = req.auth;
+    if (context === undefined || key === undefined) {
+      // orkestaAuth() did not run on this route: refuse rather than admit unauthenticated.
+      fail(context, new MissingApiKeyError(), res, next);
+      return;
+    }
+    const denied = context.authenticator.authorize(key, requirement, {
+      ip: req.ip,
+      path: req.path,
+    });
+    if (denied === undefined) next();
+    else fail(context, denied, res, next);
+  };
+}
+
+/**
+ * Error middleware that answers `AuthError`s (from `onFailure: 'next'`) with the contract's
+ * response and passes every other error on.
+ */
+export function authErrorHandler(): ErrorRequestHandler {
+  return function orkestaAuthErrorHandler(err: unknown, req: AuthenticatedRequest, res, next) {
+    if (!isAuthError(err) || res.headersSent) {
+      next(err);
+      return;
+    }
+    send(res, render(req[CONTEXT], err));
+  };
+}
+
+function fail(
+  context: MiddlewareContext | undefined,
+  error: AnyAuthError,
+  res: Response,
+  next: NextFunction,
+): void {
+  if (context?.onFailure === 'next' || res.headersSent) {
+    // Error handlers that read `err.headers` (Express's own) send the challenge headers too.
+    // With the headers already sent, only Express can end the response (it drops the socket).
+    next(context === undefined ? error : context.authenticator.withHeaders(error));
+  } else send(res, render(context, error));
+}
+
+function render(context: MiddlewareContext | undefined, error: AnyAuthError): RenderedError {
+  return context === undefined
+    ? fallbackRenderer.render(error)
+    : context.authenticator.render(error);
+}
+
+// Renders a refusal when no authenticator ran on the request (requireScope without orkestaAuth).
+const fallbackRenderer = new ErrorRenderer();
+
+function send(res: Response, rendered: RenderedError): void {
+  res.statusCode = rendered.status;
+  for (const name in rendered.headers) res.setHeader(name, rendered.headers[name]!);
+  res.end(JSON.stringify(rendered.body));
+}

@@ -1,0 +1,215 @@
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import type { NextFunction, Request, Response } from 'express';
+import express from 'express';
+import request from 'supertest';
+import { describe, expect, expectTypeOf, it } from 'vitest';
+import type { AuthError, AuthenticatedKey } from '../src/index.js';
+import {
+  authErrorHandler,
+  ConfigurationError,
+  createAuthenticator,
+  MemoryKeyStore,
+  orkestaAuth,
+  requireScope,
+} from '../src/index.js';
+import { storeWithKeys } from './helpers.js';
+
+const echo = (req: Request, res: Response) => {
+  res.json({ keyId: req.auth?.keyId, scope: req.auth?.scope });
+};
+
+describe('orkestaAuth() on Express 5', () => {
+  it('builds its own authenticator from options and sets a typed, secret-free req.auth', async () => {
+    const { store, keys } = await storeWithKeys();
+    const app = express();
+    app.use(orkestaAuth({ store, requireHttps: false }));
+    let seen: AuthenticatedKey | undefined;
+    app.get('/me', (req, res) => {
+      expectTypeOf(req.auth).toEqualTypeOf<AuthenticatedKey | undefined>();
+      seen = req.auth;
+      res.json(req.auth);
+    });
+    const res = await request(app).get('/me').set('Authorization', `Bearer ${keys.readWrite}`);
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({
+      keyId: keys.readWrite.split('_')[2],
+      workspaceId: 'ws_1',
+      scope: 'read-write',
+      environment: 'live',
+      expiresAt: null,
+    });
+    expect(Object.isFrozen(seen)).toBe(true);
+  });
+
+  it('honours trust proxy: X-Forwarded-Proto counts only from a trusted proxy', async () => {
+    const { store, keys } = await storeWithKeys();
+    const authorization = `Bearer ${keys.readOnly}`;
+    const untrusting = express();
+    untrusting.use(orkestaAuth({ store }));
+    untrusting.get('/r', echo);
+    const refused = await request(untrusting)
+      .get('/r')
+      .set('Authorization', authorization)
+      .set('X-Forwarded-Proto', 'https');
+    expect(refused.status).toBe(403);
+    expect(refused.body.code).toBe('https_required');
+
+    const trusting = express();
+    trusting.set('trust proxy', 'loopback');
+    trusting.use(orkestaAuth({ store }));
+    trusting.get('/r', echo);
+    const admitted = await request(trusting)
+      .get('/r')
+      .set('Authorization', authorization)
+      .set('X-Forwarded-Proto', 'https');
+    expect(admitted.status).toBe(200);
+  });
+
+  it("onFailure: 'next' hands the AuthError, with its headers, to the error middleware", async () => {
+    const { store, keys } = await storeWithKeys();
+    const seen: AuthError[] = [];
+    const app = express();
+    app.use(orkestaAuth({ store, requireHttps: false, onFailure: 'next' }));
+    app.post('/pay', requireScope('read-write'), echo);
+    app.use((err: AuthError, _req: Request, _res: Response, next: NextFunction) => {
+      seen.push(err);
+      next(err);
+    });
+    app.use(authErrorHandler());
+
+    const missing = await request(app).post('/pay');
+    expect(missing.status).toBe(401);
+    expect(missing.body.code).toBe('missing_api_key');
+    expect(missing.headers['www-authenticate']).toBe('Bearer realm="api"');
+    expect(missing.headers['content-type']).toMatch(/^application\/problem\+json/);
+
+    const scope = await request(app).post('/pay').set('Authorization', `Bearer ${keys.readOnly}`);
+    expect(scope.status).toBe(403);
+    expect(scope.body.code).toBe('insufficient_scope');
+    expect(seen.map((e) => [e.code, e.status, e.headers?.['WWW-Authenticate']])).toEqual([
+      ['missing_api_key', 401, 'Bearer realm="api"'],
+      [
+        'insufficient_scope',
+        403,
+        'Bearer realm="api", error="insufficient_scope", scope="read-write"',
+      ],
+    ]);
+  });
+
+  it("onFailure: 'next' works with Express's own error handler: status and challenge header", async () => {
+    const { store } = await storeWithKeys();
+    const app = express();
+    app.use(orkestaAuth({ store, requireHttps: false, onFailure: 'next' }));
+    app.get('/r', echo);
+    const res = await request(app).get('/r').set('Authorization', 'Bearer nope');
+    expect(res.status).toBe(401);
+    expect(res.headers['www-authenticate']).toBe('Bearer realm="api", error="invalid_token"');
+    expect(res.text).not.toContain('nope');
+  });
+
+  it('authErrorHandler passes errors that are not AuthErrors on', async () => {
+    const app = express();
+    app.get('/boom', () => {
+      throw new Error('boom');
+    });
+    app.use(authErrorHandler());
+    app.use((err: Error, _req: Request, res: Response, _next: NextFunction) => {
+      res.status(599).json({ passed: err.message });
+    });
+    const res = await request(app).get('/boom');
+    expect(res.status).toBe(599);
+    expect(res.body).toEqual({ passed: 'boom' });
+  });
+
+  it('requireScope without orkestaAuth refuses with 401 rather than admitting', async () => {
+    const app = express();
+    app.get('/r', requireScope('read-only'), echo);
+    const res = await request(app).get('/r');
+    expect(res.status).toBe(401);
+    expect(res.body.code).toBe('missing_api_key');
+  });
+
+  it('a workspace resolver that throws admits nothing', async () => {
+    const { store, keys } = await storeWithKeys();
+    const app = express();
+    app.use(
+      orkestaAuth({
+        store,
+        requireHttps: false,
+        workspace: () => {
+          throw new Error('resolver bug');
+        },
+      }),
+    );
+    app.get('/r', echo);
+    const res = await request(app).get('/r').set('Authorization', `Bearer ${keys.admin}`);
+    expect(res.status).toBe(500);
+    expect(res.body).not.toHaveProperty('keyId');
+  });
+
+  it('uses the realm of its authenticator in every challenge', async () => {
+    const { store, keys } = await storeWithKeys();
+    const authenticator = createAuthenticator({ store, requireHttps: false, realm: 'pay "ments"' });
+    const app = express();
+    app.use(orkestaAuth({ authenticator }));
+    app.get('/admin', requireScope('admin'), echo);
+    const res = await request(app).get('/admin').set('Authorization', `Bearer ${keys.readOnly}`);
+    expect(res.headers['www-authenticate']).toBe(
+      'Bearer realm="pay \\"ments\\"", error="insufficient_scope", scope="admin"',
+    );
+  });
+
+  it('refuses bad configuration at startup with a ConfigurationError', () => {
+    const store = new MemoryKeyStore();
+    const bad: (() => unknown)[] = [
+      () => orkestaAuth(undefined as never),
+      () => orkestaAuth({} as never),
+      () => orkestaAuth({ store: { findById: 1 } } as never),
+      () => orkestaAuth({ store, onFailure: 'throw' } as never),
+      () => orkestaAuth({ store, workspace: 'ws_1' } as never),
+      () => orkestaAuth({ authenticator: {} } as never),
+      () => orkestaAuth({ store, requireHttps: 'yes' } as never),
+      () => requireScope('superuser' as never),
+      () => requireScope(undefined as never),
+    ];
+    for (const make of bad) expect(make).toThrow(ConfigurationError);
+  });
+});
+
+describe('Express 4', () => {
+  it('runs the same middleware: admits, refuses by scope and by key', async () => {
+    // express4 is express@4 under an alias; its types are express 5's, close enough for a test.
+    // @ts-expect-error: the alias has no declaration file of its own
+    const { default: express4 } = (await import('express4')) as { default: typeof express };
+    const { store, keys } = await storeWithKeys();
+    const app = express4();
+    app.use(orkestaAuth({ store, requireHttps: false }));
+    app.get('/r', requireScope('read-only'), echo);
+    app.post('/w', requireScope('read-write'), echo);
+
+    const ok = await request(app).get('/r').set('Authorization', `Bearer ${keys.readOnly}`);
+    expect(ok.status).toBe(200);
+    expect(ok.body.scope).toBe('read-only');
+    const scope = await request(app).post('/w').set('Authorization', `Bearer ${keys.readOnly}`);
+    expect(scope.status).toBe(403);
+    expect(scope.body.code).toBe('insufficient_scope');
+    const missing = await request(app).get('/r');
+    expect(missing.status).toBe(401);
+    expect(missing.headers['www-authenticate']).toBe('Bearer realm="api"');
+    const invalid = await request(app).get('/r').set('Authorization', `Bearer ${keys.readOnly}x`);
+    expect(invalid.body.code).toBe('invalid_api_key');
+  });
+});
+
+describe('packaging', () => {
+  it('loads from a CommonJS file with require() (Node 20.19+ loads ESM synchronously)', () => {
+    const cjs = fileURLToPath(new URL('./fixtures/require.cjs', import.meta.url));
+    const out = execFileSync(process.execPath, [cjs], { encoding: 'utf8' });
+    expect(JSON.parse(out)).toEqual({
+      orkestaAuth: 'function',
+      requireScope: 'function',
+      createAuthenticator: 'function',
+    });
+  });
+});

@@ -1,0 +1,43 @@
+import type { AddressInfo } from 'node:net';
+import type { Authenticator } from '@orkesta/auth';
+import { orkestaAuth, requireScope } from '@orkesta/auth-express';
+import type { Request, Response } from 'express';
+import express from 'express';
+import type { AdapterHarness, RunningApp } from './harness.js';
+
+function admitted(req: Request, res: Response): void {
+  const key = req.auth!;
+  res.json({ keyId: key.keyId, workspaceId: key.workspaceId, scope: key.scope });
+}
+
+export const expressHarness: AdapterHarness = {
+  name: 'express',
+  async start(authenticator: Authenticator): Promise<RunningApp> {
+    const app = express();
+    app.set('trust proxy', 'loopback');
+
+    const workspace = express.Router({ mergeParams: true });
+    workspace.use(
+      orkestaAuth({ authenticator, workspace: (req) => req.params.workspaceId as string }),
+    );
+    workspace.get('/read', requireScope('read-only'), admitted);
+    app.use('/workspaces/:workspaceId', workspace);
+
+    app.use(orkestaAuth({ authenticator }));
+    app.get('/read', requireScope('read-only'), admitted);
+    app.post('/write', requireScope('read-write'), admitted);
+    app.get('/admin', requireScope('admin'), admitted);
+
+    const server = app.listen(0, '127.0.0.1');
+    await new Promise<void>((resolve) => server.once('listening', resolve));
+    const { port } = server.address() as AddressInfo;
+    return {
+      baseUrl: `http://127.0.0.1:${port}`,
+      close: () =>
+        new Promise<void>((resolve, reject) => {
+          server.closeAllConnections();
+          server.close((error) => (error ? reject(error) : resolve()));
+        }),
+    };
+  },
+};

@@ -1,0 +1,232 @@
+import type { ContractKeys } from './fixtures.js';
+import { OTHER_WORKSPACE, REALM, WORKSPACE } from './fixtures.js';
+
+/** A request of the table: which key to send, and how. */
+export interface ContractRequest {
+  readonly method?: 'GET' | 'POST';
+  readonly path: string;
+  /** The Authorization value(s); a list sends several header lines. */
+  readonly authorization?: (keys: ContractKeys) => string | string[];
+  /** Sent over plain HTTP: no `X-Forwarded-Proto: https` from the trusted proxy. */
+  readonly plainHttp?: boolean;
+}
+
+export interface ContractExpectation {
+  readonly status: number;
+  /** The problem `code`; absent for admitted requests. */
+  readonly code?: string;
+  /** Exact `WWW-Authenticate` value, or `null` for none. */
+  readonly wwwAuthenticate?: string | null;
+  /** Exact `Retry-After` value, or `null` for none. */
+  readonly retryAfter?: string | null;
+  /** For admitted requests: the scope of the key that got in. */
+  readonly scope?: string;
+}
+
+export interface ContractCase {
+  readonly name: string;
+  readonly request: ContractRequest;
+  readonly expect: ContractExpectation;
+}
+
+const bare = `Bearer realm="${REALM}"`;
+const invalidRequest = `${bare}, error="invalid_request"`;
+const invalidToken = `${bare}, error="invalid_token"`;
+const insufficient = (scope: string) => `${bare}, error="insufficient_scope", scope="${scope}"`;
+
+const malformed = (
+  name: string,
+  authorization: (keys: ContractKeys) => string | string[],
+): ContractCase => ({
+  name,
+  request: { path: '/read', authorization },
+  expect: {
+    status: 401,
+    code: 'malformed_authorization_header',
+    wwwAuthenticate: invalidRequest,
+    retryAfter: null,
+  },
+});
+
+const invalid = (
+  name: string,
+  authorization: (keys: ContractKeys) => string | string[],
+): ContractCase => ({
+  name,
+  request: { path: '/read', authorization },
+  expect: { status: 401, code: 'invalid_api_key', wwwAuthenticate: invalidToken, retryAfter: null },
+});
+
+const admitted = (name: string, request: ContractRequest, scope: string): ContractCase => ({
+  name,
+  request,
+  expect: { status: 200, scope },
+});
+
+/**
+ * The behaviour contract of DESIGN.md as rows. Every adapter must answer every row with the
+ * same status, `code`, `WWW-Authenticate` and `Retry-After`.
+ */
+export const CONTRACT_CASES: readonly ContractCase[] = [
+  // transport
+  {
+    name: 'plain HTTP with a valid key is refused before the key is read',
+    request: { path: '/read', authorization: (k) => `Bearer ${k.readOnly}`, plainHttp: true },
+    expect: { status: 403, code: 'https_required', wwwAuthenticate: null, retryAfter: null },
+  },
+  {
+    name: 'plain HTTP without any key is refused for transport first',
+    request: { path: '/read', plainHttp: true },
+    expect: { status: 403, code: 'https_required', wwwAuthenticate: null },
+  },
+  // extract
+  {
+    name: 'no Authorization header',
+    request: { path: '/read' },
+    expect: { status: 401, code: 'missing_api_key', wwwAuthenticate: bare, retryAfter: null },
+  },
+  {
+    name: 'a key sent only in the query string is ignored',
+    request: { path: '/read?api_key=ork_live_000000000000_00000000000000000000000000000000000000' },
+    expect: { status: 401, code: 'missing_api_key', wwwAuthenticate: bare },
+  },
+  malformed('empty Authorization header', () => ''),
+  malformed('"Bearer" with nothing after it', () => 'Bearer'),
+  malformed('"Bearer" and spaces only', () => 'Bearer    '),
+  malformed('Basic scheme', (k) => `Basic ${Buffer.from(`user:${k.readOnly}`).toString('base64')}`),
+  malformed('Token scheme', (k) => `Token ${k.readOnly}`),
+  malformed('"Bearerx" scheme', (k) => `Bearerx ${k.readOnly}`),
+  malformed('"XBearer" scheme', (k) => `XBearer ${k.readOnly}`),
+  malformed('no space after the scheme', (k) => `Bearer${k.readOnly}`),
+  malformed('a tab after the scheme', (k) => `Bearer\t${k.readOnly}`),
+  malformed(
+    'characters outside b64token',
+    (k) => `Bearer ${k.readOnly.slice(0, 30)}!${k.readOnly.slice(31)}`,
+  ),
+  malformed(
+    'a space inside the token',
+    (k) => `Bearer ${k.readOnly.slice(0, 30)} ${k.readOnly.slice(30)}`,
+  ),
+  malformed(
+    '"=" inside the token rather than at its end',
+    (k) => `Bearer ${k.readOnly.slice(0, 30)}=${k.readOnly.slice(30)}`,
+  ),
+  malformed(
+    'non-ASCII characters',
+    (k) => `Bearer ${k.readOnly.slice(0, 30)}\u00e9${k.readOnly.slice(31)}`,
+  ),
+  malformed('a header of several kilobytes', (k) => `Bearer ${k.readOnly}${'A'.repeat(6_000)}`),
+  malformed('two Authorization headers', (k) => [`Bearer ${k.readOnly}`, `Bearer ${k.readOnly}`]),
+  malformed('two Authorization headers, the second empty', (k) => [`Bearer ${k.readOnly}`, '']),
+  // accepted spellings of the scheme
+  admitted(
+    'scheme in lower case',
+    { path: '/read', authorization: (k) => `bearer ${k.readOnly}` },
+    'read-only',
+  ),
+  admitted(
+    'scheme in upper case',
+    { path: '/read', authorization: (k) => `BEARER ${k.readOnly}` },
+    'read-only',
+  ),
+  admitted(
+    'scheme in mixed case',
+    { path: '/read', authorization: (k) => `bEaReR ${k.readOnly}` },
+    'read-only',
+  ),
+  admitted(
+    'several spaces after the scheme (RFC 7235 1*SP)',
+    { path: '/read', authorization: (k) => `Bearer   ${k.readOnly}` },
+    'read-only',
+  ),
+  // format
+  invalid('checksum wrong', (k) => `Bearer ${k.badChecksum}`),
+  invalid('padding "=" after a valid key', (k) => `Bearer ${k.readOnly}==`),
+  invalid('valid key of another environment', (k) => `Bearer ${k.otherEnvironment}`),
+  invalid('random b64token', () => 'Bearer dGhpcyBpcyBub3QgYSBrZXk='),
+  invalid('wrong prefix', (k) => `Bearer orq${k.readOnly.slice(3)}`),
+  invalid('a key cut short', (k) => `Bearer ${k.readOnly.slice(0, -1)}`),
+  // lookup
+  invalid('unknown key id', (k) => `Bearer ${k.unknownId}`),
+  invalid('right id, wrong secret', (k) => `Bearer ${k.wrongSecret}`),
+  {
+    name: 'the store fails: fail closed with 503',
+    request: { path: '/read', authorization: (k) => `Bearer ${k.storeFails}` },
+    expect: { status: 503, code: 'auth_unavailable', wwwAuthenticate: null, retryAfter: '7' },
+  },
+  // status
+  {
+    name: 'revoked key',
+    request: { path: '/read', authorization: (k) => `Bearer ${k.revoked}` },
+    expect: {
+      status: 401,
+      code: 'api_key_revoked',
+      wwwAuthenticate: invalidToken,
+      retryAfter: null,
+    },
+  },
+  {
+    name: 'expired key',
+    request: { path: '/read', authorization: (k) => `Bearer ${k.expired}` },
+    expect: {
+      status: 401,
+      code: 'api_key_expired',
+      wwwAuthenticate: invalidToken,
+      retryAfter: null,
+    },
+  },
+  // workspace
+  admitted(
+    "the route's workspace is the key's",
+    { path: `/workspaces/${WORKSPACE}/read`, authorization: (k) => `Bearer ${k.readOnly}` },
+    'read-only',
+  ),
+  {
+    name: "the route's workspace is not the key's",
+    request: {
+      path: `/workspaces/${OTHER_WORKSPACE}/read`,
+      authorization: (k) => `Bearer ${k.admin}`,
+    },
+    expect: { status: 403, code: 'workspace_mismatch', wwwAuthenticate: null, retryAfter: null },
+  },
+  // scope
+  {
+    name: 'read-only key on a read-write route',
+    request: { method: 'POST', path: '/write', authorization: (k) => `Bearer ${k.readOnly}` },
+    expect: {
+      status: 403,
+      code: 'insufficient_scope',
+      wwwAuthenticate: insufficient('read-write'),
+    },
+  },
+  {
+    name: 'read-write key on an admin route',
+    request: { path: '/admin', authorization: (k) => `Bearer ${k.readWrite}` },
+    expect: { status: 403, code: 'insufficient_scope', wwwAuthenticate: insufficient('admin') },
+  },
+  admitted(
+    'read-only key on a read-only route',
+    { path: '/read', authorization: (k) => `Bearer ${k.readOnly}` },
+    'read-only',
+  ),
+  admitted(
+    'read-write key on a read-write route',
+    { method: 'POST', path: '/write', authorization: (k) => `Bearer ${k.readWrite}` },
+    'read-write',
+  ),
+  admitted(
+    'admin key on a read-write route',
+    { method: 'POST', path: '/write', authorization: (k) => `Bearer ${k.admin}` },
+    'admin',
+  ),
+  admitted(
+    'admin key on an admin route',
+    { path: '/admin', authorization: (k) => `Bearer ${k.admin}` },
+    'admin',
+  ),
+  admitted(
+    'read-write key on a read-only route',
+    { path: '/read', authorization: (k) => `Bearer ${k.readWrite}` },
+    'read-write',
+  ),
+];

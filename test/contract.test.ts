@@ -1,0 +1,80 @@
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { expressHarness } from './adapters/express.js';
+import type { AdapterHarness, RunningApp } from './adapters/harness.js';
+import { CONTRACT_CASES } from './contract-cases.js';
+import type { ContractFixture } from './fixtures.js';
+import { createContractFixture, WORKSPACE } from './fixtures.js';
+import { send } from './http.js';
+
+/** Every adapter runs the same table; issue by issue, more adapters join this list. */
+const ADAPTERS: readonly AdapterHarness[] = [expressHarness];
+
+describe.each(ADAPTERS)('behaviour contract over $name', (harness) => {
+  let fixture: ContractFixture;
+  let app: RunningApp;
+  const logged: string[] = [];
+
+  beforeAll(async () => {
+    for (const method of ['log', 'info', 'warn', 'error', 'debug'] as const) {
+      vi.spyOn(console, method).mockImplementation((...args: unknown[]) => {
+        logged.push(args.map(String).join(' '));
+      });
+    }
+    fixture = await createContractFixture();
+    app = await harness.start(fixture.authenticator);
+  });
+
+  afterAll(async () => {
+    await app.close();
+    await fixture.authenticator.close();
+    vi.restoreAllMocks();
+  });
+
+  it.each(CONTRACT_CASES)('$name', async ({ request, expect: expected }) => {
+    const authorization = request.authorization?.(fixture.keys);
+    const headers: Record<string, string | string[]> = {};
+    if (authorization !== undefined) headers.Authorization = authorization;
+    if (!request.plainHttp) headers['X-Forwarded-Proto'] = 'https';
+    const res = await send(app.baseUrl, {
+      path: request.path,
+      headers,
+      ...(request.method === undefined ? {} : { method: request.method }),
+    });
+
+    expect(res.status).toBe(expected.status);
+    if (expected.status === 200) {
+      expect(res.json).toMatchObject({ workspaceId: WORKSPACE, scope: expected.scope });
+    } else {
+      expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+      expect(res.json).toEqual({
+        type: `urn:orkesta-auth:error:${expected.code}`,
+        title: expect.any(String),
+        status: expected.status,
+        detail: expect.any(String),
+        code: expected.code,
+      });
+    }
+    if (expected.wwwAuthenticate !== undefined) {
+      expect(res.headers['www-authenticate'] ?? null).toBe(expected.wwwAuthenticate);
+    }
+    if (expected.retryAfter !== undefined) {
+      expect(res.headers['retry-after'] ?? null).toBe(expected.retryAfter);
+    }
+    const wire = res.text + JSON.stringify(res.headers);
+    for (const secret of fixture.secrets) expect(wire).not.toContain(secret);
+  });
+
+  it('reports to hooks and logs by key id, never with a secret', () => {
+    const { captured } = fixture;
+    expect(captured.authenticated.length).toBeGreaterThan(0);
+    expect(captured.rejected.map((event) => event.code)).toEqual(
+      expect.arrayContaining(['missing_api_key', 'invalid_api_key', 'api_key_revoked']),
+    );
+    expect(captured.errors.map((entry) => entry.context.operation)).toContain('lookup');
+    const everything =
+      JSON.stringify(captured) +
+      logged.join('\n') +
+      captured.errors.map((e) => String(e.error)).join('\n');
+    for (const secret of fixture.secrets) expect(everything).not.toContain(secret);
+  });
+});

@@ -1,0 +1,114 @@
+import type { AuthenticatedEvent, Authenticator, ErrorContext, RejectedEvent } from '@orkesta/auth';
+import {
+  createAuthenticator,
+  createKeyManager,
+  createLocalChangeFeed,
+  generateApiKey,
+  KEY_LENGTH,
+  keyChecksum,
+  MemoryKeyStore,
+} from '@orkesta/auth';
+
+export const REALM = 'orkesta-test';
+export const WORKSPACE = 'ws_alpha';
+export const OTHER_WORKSPACE = 'ws_beta';
+const T0 = Date.parse('2026-11-27T10:00:00Z');
+
+/** The keys the conformance table uses, each in the state its name says. */
+export interface ContractKeys {
+  readonly readOnly: string;
+  readonly readWrite: string;
+  readonly admin: string;
+  readonly revoked: string;
+  readonly expired: string;
+  /** A valid `ork_test_` key; the contract authenticator accepts `live` keys only. */
+  readonly otherEnvironment: string;
+  /** A well-formed key whose lookup fails in the store. */
+  readonly storeFails: string;
+  /** Well-formed, right checksum, id never issued. */
+  readonly unknownId: string;
+  /** The read-only key's id with another secret (and a correct checksum). */
+  readonly wrongSecret: string;
+  /** The read-only key with its last checksum character changed. */
+  readonly badChecksum: string;
+}
+
+export interface CapturedOutput {
+  readonly authenticated: AuthenticatedEvent[];
+  readonly rejected: RejectedEvent[];
+  readonly errors: { error: unknown; context: ErrorContext }[];
+}
+
+export interface ContractFixture {
+  readonly keys: ContractKeys;
+  readonly captured: CapturedOutput;
+  readonly authenticator: Authenticator;
+  /** Every plaintext a response, header or log must never contain. */
+  readonly secrets: readonly string[];
+}
+
+/** A store whose lookups fail for the ids in `failing`, as a dead database would. */
+class FaultyStore extends MemoryKeyStore {
+  readonly failing = new Set<string>();
+  override async findById(id: string) {
+    if (this.failing.has(id)) throw new Error(`connection refused while reading ${id}`);
+    return super.findById(id);
+  }
+}
+
+export async function createContractFixture(): Promise<ContractFixture> {
+  let now = T0;
+  const clock = () => now;
+  const store = new FaultyStore();
+  const changeFeed = createLocalChangeFeed();
+  const manager = createKeyManager({ store, changeFeed, now: clock });
+  const issue = async (
+    scope: 'read-only' | 'read-write' | 'admin',
+    extra: { expiresAt?: number; environment?: 'live' | 'test' } = {},
+  ) =>
+    (await manager.create({ workspaceId: WORKSPACE, name: `contract-${scope}`, scope, ...extra }))
+      .key;
+
+  const readOnly = await issue('read-only');
+  const revoked = await issue('read-only');
+  await manager.revoke(revoked.split('_')[2]!);
+  const expired = await issue('admin', { expiresAt: T0 + 1_000 });
+  const storeFails = await issue('admin');
+  store.failing.add(storeFails.split('_')[2]!);
+  const keys: ContractKeys = {
+    readOnly,
+    readWrite: await issue('read-write'),
+    admin: await issue('admin'),
+    revoked,
+    expired,
+    otherEnvironment: await issue('admin', { environment: 'test' }),
+    storeFails,
+    unknownId: generateApiKey('live').token,
+    wrongSecret: withOtherSecret(readOnly),
+    badChecksum: readOnly.slice(0, -1) + (readOnly.endsWith('0') ? '1' : '0'),
+  };
+  now = T0 + 5_000;
+
+  const captured: CapturedOutput = { authenticated: [], rejected: [], errors: [] };
+  const authenticator = createAuthenticator({
+    store,
+    changeFeed,
+    environments: ['live'],
+    realm: REALM,
+    now: clock,
+    unavailableRetryAfterSeconds: 7,
+    hooks: {
+      onAuthenticated: (event) => captured.authenticated.push(event),
+      onRejected: (event) => captured.rejected.push(event),
+      onError: (error, context) => captured.errors.push({ error, context }),
+    },
+  });
+  const secrets = Object.values(keys).flatMap((key: string) => [key, key.slice(22, 54)]);
+  return { keys, captured, authenticator, secrets };
+}
+
+/** Same id, another secret, a checksum that matches: passes the format step, fails the hash. */
+function withOtherSecret(token: string): string {
+  const body = token.slice(0, 22) + generateApiKey('live').token.slice(22, KEY_LENGTH - 6);
+  return body + keyChecksum(body);
+}
