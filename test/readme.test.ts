@@ -1,0 +1,160 @@
+import { readFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import type { KeyLookup } from '@orkesta/auth';
+import {
+  API_KEY_SCANNER_PATTERN,
+  createKeyManager,
+  MemoryKeyStore,
+  parseApiKey,
+} from '@orkesta/auth';
+import { orkestaAuth, requireScope } from '@orkesta/auth-express';
+import express from 'express';
+import { afterEach, describe, expect, it } from 'vitest';
+import { CONTRACT_CASES } from './contract-cases.js';
+import { send } from './http.js';
+
+const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+const servers: { close(): void; closeAllConnections(): void }[] = [];
+afterEach(() => {
+  for (const server of servers.splice(0)) {
+    server.closeAllConnections();
+    server.close();
+  }
+});
+
+async function listen(app: express.Express): Promise<string> {
+  const server = app.listen(0, '127.0.0.1');
+  servers.push(server);
+  await new Promise<void>((resolve) => server.once('listening', resolve));
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+describe('README claims', () => {
+  it('the quick start is two command lines, the second the test command CI runs', () => {
+    const section = readme.split('## Quick start')[1]!.split('\n## ')[0]!;
+    const block = section.split('```sh\n')[1]!.split('```')[0]!.trim().split('\n');
+    expect(block).toEqual([
+      'npm install -g pnpm@12.4.2 && pnpm install && pnpm start',
+      'pnpm test',
+    ]);
+  });
+
+  it('the example key is a valid key, and the scanner pattern is the one exported', () => {
+    const example = readme.match(/^ork_live_\S+$/m)?.[0] ?? '';
+    expect(parseApiKey(example)).toMatchObject({ environment: 'live', id: example.slice(9, 21) });
+    expect(readme).toContain(`\n${API_KEY_SCANNER_PATTERN.source}\n`);
+  });
+
+  it('every row of the error contract table is a row the adapters are tested on', () => {
+    const rows = [...readme.matchAll(/^\| \w+\s+\|.*\|\s*(\d{3})\s*\|\s*`(\w+)`\s*\|/gm)];
+    expect(rows.length).toBeGreaterThanOrEqual(10);
+    for (const [, status, code] of rows) {
+      const tested = CONTRACT_CASES.some(
+        (c) => c.expect.status === Number(status) && c.expect.code === code,
+      );
+      expect(tested, `${status} ${code}`).toBe(true);
+    }
+  });
+
+  it('the custom store of a few lines authenticates, refuses revoked and expired keys, fails closed', async () => {
+    // Keys issued by KeyManager into one store, then read through a hand-written lookup that
+    // returns rows the way a SQL driver does: snake_case columns, ISO strings, nulls.
+    const issuer = new MemoryKeyStore();
+    const manager = createKeyManager({ store: issuer });
+    const rows = new Map<string, Record<string, unknown>>();
+    let databaseDown = false;
+    const db = {
+      async query(_sql: string, [id]: [string]) {
+        if (databaseDown) throw new Error('ECONNREFUSED');
+        return rows.get(id);
+      },
+    };
+    const copy = async (key: string, extra: Record<string, unknown> = {}) => {
+      const record = (await issuer.findById(key.split('_')[2]!))!;
+      rows.set(record.id, {
+        id: record.id,
+        workspace_id: record.workspaceId,
+        scope: record.scope,
+        hash: record.hash,
+        expires_at: null,
+        revoked_at: null,
+        ...extra,
+      });
+      return key;
+    };
+    const issue = async () =>
+      (await manager.create({ workspaceId: 'ws_1', name: 'readme', scope: 'read-write' })).key;
+    const good = await copy(await issue());
+    const revoked = await copy(await issue(), { revoked_at: '2026-01-01T00:00:00.000Z' });
+    const expired = await copy(await issue(), { expires_at: '2001-01-01T00:00:00.000Z' });
+
+    const store: KeyLookup = {
+      async findById(id) {
+        const row = await db.query('select * from api_keys where id = $1', [id]);
+        return (
+          row && {
+            id: row.id as string,
+            workspaceId: row.workspace_id as string,
+            scope: row.scope as 'read-write',
+            hash: row.hash as string,
+            expiresAt: row.expires_at as string | null,
+            revokedAt: row.revoked_at as string | null,
+          }
+        );
+      },
+    };
+    const app = express();
+    app.use(orkestaAuth({ store, requireHttps: false, cache: false }));
+    app.post('/v1/payments', requireScope('read-write'), (req, res) => {
+      res.json({ workspace: req.auth?.workspaceId });
+    });
+    const base = await listen(app);
+    const post = (key: string) =>
+      send(base, {
+        method: 'POST',
+        path: '/v1/payments',
+        headers: { Authorization: `Bearer ${key}` },
+      });
+
+    expect((await post(good)).json).toEqual({ workspace: 'ws_1' });
+    expect(((await post(revoked)).json as { code: string }).code).toBe('api_key_revoked');
+    expect(((await post(expired)).json as { code: string }).code).toBe('api_key_expired');
+    databaseDown = true;
+    const down = await post(good);
+    expect(down.status).toBe(503);
+    expect((down.json as { code: string }).code).toBe('auth_unavailable');
+  });
+
+  it("app.use('/v1/workspaces/:workspaceId', orkestaAuth({ workspace })) sees the path's workspace", async () => {
+    const store = new MemoryKeyStore();
+    const { key } = await createKeyManager({ store }).create({
+      workspaceId: 'ws_1',
+      name: 'readme',
+      scope: 'read-only',
+    });
+    const app = express();
+    app.use(
+      '/v1/workspaces/:workspaceId',
+      orkestaAuth({
+        store,
+        requireHttps: false,
+        workspace: (req) => req.params.workspaceId as string,
+      }),
+    );
+    app.get('/v1/workspaces/:workspaceId/accounts', (_req, res) => {
+      res.json({ ok: true });
+    });
+    const base = await listen(app);
+    const own = await send(base, {
+      path: '/v1/workspaces/ws_1/accounts',
+      headers: { Authorization: `Bearer ${key}` },
+    });
+    expect(own.status).toBe(200);
+    const other = await send(base, {
+      path: '/v1/workspaces/ws_2/accounts',
+      headers: { Authorization: `Bearer ${key}` },
+    });
+    expect(other.status).toBe(403);
+    expect((other.json as { code: string }).code).toBe('workspace_mismatch');
+  });
+});
