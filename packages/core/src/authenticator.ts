@@ -186,7 +186,7 @@ export class Authenticator {
         : { problemTypeBase: options.problemTypeBase }),
     });
     this.#hasher = new KeyHasher(options.hashing);
-    this.#now = options.now ?? Date.now;
+    this.#now = options.now === undefined ? Date.now : options.now;
     if (typeof this.#now !== 'function') throw new ConfigurationError('now must be a function');
     this.#storeTimeoutMs = positiveInteger(
       options.storeTimeoutMs,
@@ -207,19 +207,23 @@ export class Authenticator {
     this.#hooks = validateHooks(options.hooks);
 
     if (options.cache !== false) {
-      const cache = options.cache ?? {};
+      const cache = options.cache === undefined ? {} : options.cache;
       if (cache === null || typeof cache !== 'object') {
         throw new ConfigurationError('cache must be an object of cache options, or false');
       }
+      // ttlResolution 0: judge every entry's age by the clock now, not by a reading up to 1 ms old.
       const perf = { now: this.#now };
+      const ttlResolution = 0;
       this.#cache = new LRUCache({
         max: positiveInteger(cache.max, 'cache.max', 10_000),
         ttl: positiveInteger(cache.ttlMs, 'cache.ttlMs', 30_000),
+        ttlResolution,
         perf,
       });
       this.#unknown = new LRUCache({
         max: positiveInteger(cache.negativeMax, 'cache.negativeMax', 10_000),
         ttl: positiveInteger(cache.negativeTtlMs, 'cache.negativeTtlMs', 5_000),
+        ttlResolution,
         perf,
       });
     }

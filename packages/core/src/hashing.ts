@@ -41,6 +41,12 @@ export class KeyHasher {
   readonly #peppers: ReadonlyMap<string, Buffer>;
 
   constructor(options: HashingOptions = {}) {
+    if (options === null || typeof options !== 'object') {
+      throw new ConfigurationError('hashing must be an object: { pepper?, previousPeppers? }');
+    }
+    if (options.previousPeppers !== undefined && !Array.isArray(options.previousPeppers)) {
+      throw new ConfigurationError('hashing.previousPeppers must be a list of peppers');
+    }
     const peppers = new Map<string, Buffer>();
     const all = [...(options.pepper ? [options.pepper] : []), ...(options.previousPeppers ?? [])];
     for (const pepper of all) {

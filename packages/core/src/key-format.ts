@@ -13,10 +13,11 @@ export const KEY_CHECKSUM_LENGTH = 6;
 export const KEY_LENGTH = 4 + 5 + KEY_ID_LENGTH + 1 + KEY_SECRET_LENGTH + KEY_CHECKSUM_LENGTH;
 
 /**
- * What secret scanners match: `ork_(live|test)_[0-9A-Za-z]{12}_[0-9A-Za-z]{38}`.
- * Unanchored and global so that it finds keys inside larger text.
+ * What secret scanners match: `ork_(live|test)_[0-9A-Za-z]{12}_[0-9A-Za-z]{38}`. Unanchored,
+ * so it finds keys inside larger text; not global, so `.test()` keeps no state between calls
+ * (`new RegExp(API_KEY_SCANNER_PATTERN, 'g')` to find them all).
  */
-export const API_KEY_SCANNER_PATTERN = /ork_(live|test)_[0-9A-Za-z]{12}_[0-9A-Za-z]{38}/g;
+export const API_KEY_SCANNER_PATTERN = /ork_(live|test)_[0-9A-Za-z]{12}_[0-9A-Za-z]{38}/;
 
 const KEY_SHAPE = /^ork_(live|test)_([0-9A-Za-z]{12})_([0-9A-Za-z]{38})$/;
 

@@ -114,7 +114,10 @@ export class KeyManager {
   readonly #now: () => number;
 
   constructor(options: KeyManagerOptions) {
-    const store = options?.store;
+    if (options === null || typeof options !== 'object') {
+      throw new ConfigurationError('options are required: createKeyManager({ store })');
+    }
+    const store = options.store;
     const needed = ['findById', 'insert', 'list', 'update'] as const;
     if (
       store === null ||
@@ -125,7 +128,7 @@ export class KeyManager {
     }
     this.#store = store;
     this.#hasher = new KeyHasher(options.hashing);
-    this.#environment = options.environment ?? 'live';
+    this.#environment = options.environment === undefined ? 'live' : options.environment;
     if (!isKeyEnvironment(this.#environment)) {
       throw new ConfigurationError('environment must be "live" or "test"');
     }
@@ -133,7 +136,8 @@ export class KeyManager {
       throw new ConfigurationError('changeFeed must have a publish(keyIds) method');
     }
     this.#feed = options.changeFeed;
-    this.#now = options.now ?? Date.now;
+    this.#now = options.now === undefined ? Date.now : options.now;
+    if (typeof this.#now !== 'function') throw new ConfigurationError('now must be a function');
   }
 
   /** Issues a key. The plaintext is in the result only; the store keeps its hash. */
@@ -236,13 +240,24 @@ export class KeyManager {
     try {
       previous = await this.#store.update(id, { expiresAt: oldExpiry });
     } catch (error) {
-      // Without the old key's new expiry the rotation did not happen: take the successor back.
-      await this.#store.update(issued.record.id, { revokedAt: new Date(now) }).catch(() => {});
+      await this.#withdraw(issued, now);
       throw error;
     }
-    if (previous === undefined) throw notFound(id);
+    if (previous === undefined) {
+      // The old key vanished between reading and updating it: no rotation took place.
+      await this.#withdraw(issued, now);
+      throw notFound(id);
+    }
     await this.#publish([id, issued.record.id]);
     return { issued, previous: this.#info(previous, now) };
+  }
+
+  /**
+   * Revokes a successor whose rotation failed, so that no active key exists whose plaintext
+   * nobody holds. Best effort: the rotation's own error is what the caller needs to see.
+   */
+  async #withdraw(successor: IssuedKey, now: number): Promise<void> {
+    await this.#store.update(successor.record.id, { revokedAt: new Date(now) }).catch(() => {});
   }
 
   async #insert(fields: {

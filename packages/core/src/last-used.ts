@@ -5,7 +5,7 @@
 export class LastUsedRecorder {
   #pending = new Map<string, number>();
   #timer: NodeJS.Timeout | undefined;
-  #flushing: Promise<void> | undefined;
+  #writing: Promise<void> | undefined;
   readonly #write: (batch: ReadonlyMap<string, Date>) => Promise<void>;
   readonly #intervalMs: number;
   readonly #onError: (error: unknown) => void;
@@ -33,30 +33,44 @@ export class LastUsedRecorder {
     this.#timer.unref();
   }
 
-  /** Writes what is pending now. A failed batch is kept for the next flush. */
-  async flush(): Promise<void> {
+  /**
+   * Writes what is pending now. Writes never overlap: a flush called while one is under way
+   * runs after it. A failed batch is kept for the next flush.
+   */
+  flush(): Promise<void> {
     clearTimeout(this.#timer);
     this.#timer = undefined;
-    await this.#flushing;
+    const previous = this.#writing;
+    const run =
+      previous === undefined ? this.#writeBatch() : previous.then(() => this.#writeBatch());
+    this.#writing = run;
+    void run.then(() => {
+      if (this.#writing === run) this.#writing = undefined;
+    });
+    return run;
+  }
+
+  /** Takes the pending uses (synchronously, before any await) and writes them. Never rejects. */
+  async #writeBatch(): Promise<void> {
     if (this.#pending.size === 0) return;
     const batch = this.#pending;
     this.#pending = new Map();
     const dates = new Map<string, Date>();
     for (const [id, at] of batch) dates.set(id, new Date(at));
-    this.#flushing = (async () => {
+    try {
+      await this.#write(dates);
+    } catch (error) {
       try {
-        await this.#write(dates);
-      } catch (error) {
         this.#onError(error);
-        // Keep the failed uses unless a newer use of the same key arrived meanwhile.
-        for (const [id, at] of batch) {
-          if ((this.#pending.get(id) ?? 0) < at) this.#pending.set(id, at);
-        }
-        this.#arm();
+      } catch {
+        // Reporting failed too; the uses are kept below all the same.
       }
-    })();
-    await this.#flushing;
-    this.#flushing = undefined;
+      // Keep the failed uses unless a newer use of the same key arrived meanwhile.
+      for (const [id, at] of batch) {
+        if ((this.#pending.get(id) ?? 0) < at) this.#pending.set(id, at);
+      }
+      this.#arm();
+    }
   }
 
   /** Writes what is pending and disarms the timer, even if that last write failed. */

@@ -51,13 +51,15 @@ export class ErrorRenderer {
   readonly #challenges: Readonly<Record<string, string>>;
 
   constructor(options: RenderOptions = {}) {
-    const realm = options.realm ?? DEFAULT_REALM;
+    // `null` is a mistake, not a request for the default: only an absent option defaults.
+    const realm = options.realm === undefined ? DEFAULT_REALM : options.realm;
     if (typeof realm !== 'string' || realm.length === 0 || !PRINTABLE_ASCII.test(realm)) {
       throw new ConfigurationError(
         'realm must be a non-empty string of printable ASCII characters',
       );
     }
-    const typeBase = options.problemTypeBase ?? DEFAULT_PROBLEM_TYPE_BASE;
+    const typeBase =
+      options.problemTypeBase === undefined ? DEFAULT_PROBLEM_TYPE_BASE : options.problemTypeBase;
     if (typeof typeBase !== 'string' || !PRINTABLE_ASCII.test(typeBase)) {
       throw new ConfigurationError(
         'problemTypeBase must be a string of printable ASCII characters',
