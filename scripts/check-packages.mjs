@@ -28,7 +28,9 @@ try {
         process.stdout.write(execFileSync(bin(tool), args, { encoding: 'utf8', stdio: 'pipe' }));
       } catch (error) {
         failed = true;
-        process.stdout.write(`${tool} failed for ${manifest.name}:\n${error.stdout ?? ''}${error.stderr ?? ''}\n`);
+        process.stdout.write(
+          `${tool} failed for ${manifest.name}:\n${error.stdout ?? ''}${error.stderr ?? ''}\n`,
+        );
       }
     }
   }
