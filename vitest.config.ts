@@ -11,6 +11,10 @@ export default defineConfig({
   test: {
     include: ['packages/*/test/**/*.test.ts', 'examples/*/test/**/*.test.ts', 'test/**/*.test.ts'],
     environment: 'node',
+    // Under CI a JSON report as well, from which .ci/run prints the closing count.
+    reporters: process.env.CI
+      ? ['default', ['json', { outputFile: '.ci/results.json' }]]
+      : ['default'],
     testTimeout: 20_000,
     coverage: {
       provider: 'v8',
