@@ -14,7 +14,7 @@ import type { DecodedHash, HashingOptions } from './hashing.js';
 import { KeyHasher } from './hashing.js';
 import type { AuthorizationInput } from './header.js';
 import { DEFAULT_MAX_HEADER_LENGTH, extractBearerToken } from './header.js';
-import type { KeyEnvironment } from './key-format.js';
+import type { KeyEnvironment, ParsedApiKey } from './key-format.js';
 import { isKeyEnvironment, KEY_ENVIRONMENTS, parseApiKey } from './key-format.js';
 import { LastUsedRecorder } from './last-used.js';
 import type { RenderedError } from './render.js';
@@ -144,6 +144,8 @@ interface KnownKey {
   readonly expiresAt: Date | null;
   /** The principal handed to requests, made on first use; one per environment of the token. */
   principals: { live?: AuthenticatedKey; test?: AuthenticatedKey };
+  /** The token that last matched `hash`; see `Authenticator#matches`. */
+  verifiedToken: string | undefined;
 }
 
 /** An unknown id: the value kept in the negative cache and returned by a lookup that found nothing. */
@@ -264,6 +266,15 @@ export class Authenticator {
    * workspace, scope. Resolves to the key or to the first failure; never rejects.
    */
   async authenticate(request: AuthRequest): Promise<AuthResult> {
+    return this.authenticateMaybeSync(request);
+  }
+
+  /**
+   * `authenticate` for adapters on the hot path: answers synchronously whenever the store need
+   * not be asked (a refused header, a cached or negatively cached key), and returns a promise
+   * only for a lookup. The answer is the same either way.
+   */
+  authenticateMaybeSync(request: AuthRequest): AuthResult | Promise<AuthResult> {
     if (this.#requireHttps && request.secure !== true) {
       return this.#reject(new HttpsRequiredError(), request);
     }
@@ -274,13 +285,19 @@ export class Authenticator {
     if (parsed === undefined || !this.#environments.has(parsed.environment)) {
       return this.#reject(new InvalidApiKeyError(), request);
     }
+    const known = this.#cache?.get(parsed.id) ?? this.#lookup(parsed.id);
+    if (known instanceof Promise) {
+      return known.then((outcome) => this.#admit(outcome, parsed, request));
+    }
+    return this.#admit(known, parsed, request);
+  }
+
+  /** The steps after the lookup: compare, revoked, expired, workspace, scope. */
+  #admit(known: LookupOutcome, parsed: ParsedApiKey, request: AuthRequest): AuthResult {
     const id = parsed.id;
-    let known: LookupOutcome | undefined = this.#cache?.get(id);
-    if (known === undefined) known = await this.#lookup(id);
     if (known === UNKNOWN) return this.#reject(new InvalidApiKeyError(id), request);
     if (known instanceof AuthUnavailableError) return this.#reject(known, request);
-
-    if (!this.#hasher.verify(token, known.hash)) {
+    if (!this.#matches(known, parsed.token)) {
       return this.#reject(new InvalidApiKeyError(id), request);
     }
     if (known.revoked) return this.#reject(new ApiKeyRevokedError(id), request);
@@ -296,6 +313,20 @@ export class Authenticator {
       this.#callHook(this.#hooks.onAuthenticated, { key, ip: request.ip, path: request.path });
     }
     return { ok: true, key };
+  }
+
+  /**
+   * Whether `token` is the key `known` describes. The stored hash decides; once a token has
+   * matched it, the cache entry remembers that token and later requests compare against it in
+   * constant time instead of hashing again (SHA-256 is most of the cost of a cached request).
+   * The remembered token lives only in this process's cache, as long as the entry does.
+   */
+  #matches(known: KnownKey, token: string): boolean {
+    const remembered = known.verifiedToken;
+    if (remembered !== undefined && constantTimeEqual(remembered, token)) return true;
+    if (!this.#hasher.verify(token, known.hash)) return false;
+    known.verifiedToken = token;
+    return true;
   }
 
   /**
@@ -410,6 +441,7 @@ export class Authenticator {
       expiresAtMs: expiresAt === null ? Number.POSITIVE_INFINITY : expiresAt.getTime(),
       expiresAt,
       principals: {},
+      verifiedToken: undefined,
     };
   }
 
@@ -489,6 +521,17 @@ export class StoredRecordError extends Error {
   override get name(): string {
     return 'StoredRecordError';
   }
+}
+
+/**
+ * Compares two strings without an early exit, so the time taken does not say how much of a
+ * guess was right.
+ */
+function constantTimeEqual(a: string, b: string): boolean {
+  let difference = a.length ^ b.length;
+  const length = Math.min(a.length, b.length);
+  for (let i = 0; i < length; i++) difference |= a.charCodeAt(i) ^ b.charCodeAt(i);
+  return difference === 0;
 }
 
 /** The contract's order: the workspace is checked before the scope. */

@@ -23,22 +23,34 @@ export abstract class AuthError extends Error {
   /** Short, fixed summary of the problem type (RFC 9457 `title`). */
   abstract readonly title: string;
   /** Whether the response carries a Bearer challenge, and with which `error`. */
-  readonly challenge: BearerChallengeError | 'bare' | undefined = undefined;
+  declare readonly challenge: BearerChallengeError | 'bare' | undefined;
   /** Seconds a client should wait before retrying, when that is known. */
-  readonly retryAfterSeconds: number | undefined = undefined;
+  declare readonly retryAfterSeconds: number | undefined;
   /** The key the failure concerns, when it got as far as a key id. Never the secret. */
   readonly keyId: string | undefined;
-  /** Always true: the message is written for the client and carries no secret. */
-  readonly expose = true;
   /**
    * The response headers (challenge, `Retry-After`), once an authenticator has attached them
    * with `withHeaders`, for error handlers that read `err.headers` (Express, Koa).
    */
-  headers: Readonly<Record<string, string>> | undefined = undefined;
+  headers: Readonly<Record<string, string>> | undefined;
 
+  /**
+   * An AuthError is an answer to a client, not a bug, so it carries no stack trace: where it
+   * was made says nothing useful, and capturing one would make every refused request (a flood
+   * of random keys, say) pay for it.
+   */
   constructor(detail: string, keyId?: string) {
+    const stackTraceLimit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
     super(detail);
+    Error.stackTraceLimit = stackTraceLimit;
     this.keyId = keyId;
+    this.headers = undefined;
+  }
+
+  /** Always true: the message is written for the client and carries no secret. */
+  get expose(): true {
+    return true;
   }
 
   override get name(): string {

@@ -11,6 +11,7 @@ import {
   createLocalChangeFeed,
   generateApiKey,
   InsufficientScopeError,
+  KeyHasher,
   MemoryKeyStore,
   MissingApiKeyError,
   WorkspaceMismatchError,
@@ -628,5 +629,72 @@ describe('a key with the right shape but forged checksum body', () => {
     // Same id, secret replaced wholesale, checksum recomputed.
     const forged = withChecksum(`${key.slice(0, 22)}${'A'.repeat(32)}`);
     expect(codeOf(await auth.authenticate(bearer(forged)))).toBe('invalid_api_key');
+  });
+});
+
+describe('the hot path', () => {
+  it('authenticateMaybeSync answers at once from the cache and with a promise for a lookup', async () => {
+    const { auth, issue } = await setup();
+    const { key } = await issue();
+    const first = auth.authenticateMaybeSync(bearer(key));
+    expect(first).toBeInstanceOf(Promise);
+    expect(codeOf(await first)).toBe('ok');
+    const second = auth.authenticateMaybeSync(bearer(key));
+    expect(second).not.toBeInstanceOf(Promise);
+    expect(codeOf(second as AuthResult)).toBe('ok');
+    const refused = auth.authenticateMaybeSync(bearer('nope'));
+    expect(codeOf(refused as AuthResult)).toBe('invalid_api_key');
+  });
+
+  it('hashes a cached key once, and a wrong secret for it is still refused', async () => {
+    const verify = vi.spyOn(KeyHasher.prototype, 'verify');
+    try {
+      const { auth, issue } = await setup();
+      const { key } = await issue();
+      for (let i = 0; i < 5; i++) expect(codeOf(await auth.authenticate(bearer(key)))).toBe('ok');
+      expect(verify).toHaveBeenCalledTimes(1);
+      // A different secret under the same id does not match the remembered token: hashed, refused.
+      expect(codeOf(await auth.authenticate(bearer(wrongSecret(key))))).toBe('invalid_api_key');
+      expect(verify).toHaveBeenCalledTimes(2);
+      expect(codeOf(await auth.authenticate(bearer(key)))).toBe('ok');
+      expect(verify).toHaveBeenCalledTimes(2);
+    } finally {
+      verify.mockRestore();
+    }
+  });
+
+  it('a revoked key is refused even after its token was remembered', async () => {
+    const { auth, issue, manager } = await setup();
+    const { key, id } = await issue();
+    expect(codeOf(await auth.authenticate(bearer(key)))).toBe('ok');
+    await manager.revoke(id);
+    expect(codeOf(await auth.authenticate(bearer(key)))).toBe('api_key_revoked');
+  });
+
+  it('reads secure, ip and path only when it needs them', async () => {
+    const { auth, issue } = await setup({ requireHttps: false });
+    const { key } = await issue();
+    const reads: string[] = [];
+    const request: AuthRequest = {
+      authorization: `Bearer ${key}`,
+      get secure() {
+        reads.push('secure');
+        return false;
+      },
+      get ip() {
+        reads.push('ip');
+        return '127.0.0.1';
+      },
+      get path() {
+        reads.push('path');
+        return '/x';
+      },
+    };
+    expect(codeOf(await auth.authenticate(request))).toBe('ok');
+    expect(
+      codeOf(await auth.authenticate({ ...bearer('nope'), ...request, authorization: 'x' })),
+    ).toBe('malformed_authorization_header');
+    // The spread above read each getter once to copy it; the authenticator read none.
+    expect(reads).toEqual(['secure', 'ip', 'path']);
   });
 });

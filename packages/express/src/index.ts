@@ -2,6 +2,9 @@ import type {
   AnyAuthError,
   AuthenticatedKey,
   AuthenticatorOptions,
+  AuthorizationInput,
+  AuthRequest,
+  AuthResult,
   RenderedError,
   Scope,
 } from '@orkesta/auth';
@@ -96,21 +99,54 @@ export function orkestaAuth(options: OrkestaAuthOptions): RequestHandler {
       next(error);
       return;
     }
-    authenticator
-      .authenticate({
-        authorization: authorizationFromRawHeaders(req.rawHeaders),
-        secure: req.secure,
-        ip: req.ip,
-        path: req.path,
-        workspaceId,
-      })
-      .then((result) => {
-        if (result.ok) {
-          req.auth = result.key;
-          next();
-        } else fail(context, result.error, res, next);
-      }, next);
+    const result = authenticator.authenticateMaybeSync(new ExpressAuthRequest(req, workspaceId));
+    if (result instanceof Promise) {
+      result.then((settled) => conclude(context, settled, req, res, next), next);
+    } else conclude(context, result, req, res, next);
   };
+}
+
+/**
+ * The request as the core reads it. Each field is read from Express only when the core asks:
+ * `secure` only when HTTPS is required, `ip` and `path` only for a hook.
+ */
+class ExpressAuthRequest implements AuthRequest {
+  readonly #req: Request;
+  readonly workspaceId: string | undefined;
+
+  constructor(req: Request, workspaceId: string | undefined) {
+    this.#req = req;
+    this.workspaceId = workspaceId;
+  }
+
+  get authorization(): AuthorizationInput {
+    return authorizationFromRawHeaders(this.#req.rawHeaders);
+  }
+
+  get secure(): boolean {
+    return this.#req.secure;
+  }
+
+  get ip(): string | undefined {
+    return this.#req.ip;
+  }
+
+  get path(): string {
+    return this.#req.path;
+  }
+}
+
+function conclude(
+  context: MiddlewareContext,
+  result: AuthResult,
+  req: Request,
+  res: Response,
+  next: NextFunction,
+): void {
+  if (result.ok) {
+    req.auth = result.key;
+    next();
+  } else fail(context, result.error, res, next);
 }
 
 /**
