@@ -1,3 +1,4 @@
+import { timingSafeEqual } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import type { AnyAuthError } from './errors.js';
 import {
@@ -15,7 +16,13 @@ import { KeyHasher } from './hashing.js';
 import type { AuthorizationInput } from './header.js';
 import { DEFAULT_MAX_HEADER_LENGTH, extractBearerToken } from './header.js';
 import type { KeyEnvironment, ParsedApiKey } from './key-format.js';
-import { isKeyEnvironment, KEY_ENVIRONMENTS, parseApiKey } from './key-format.js';
+import {
+  hasValidChecksum,
+  isKeyEnvironment,
+  KEY_ENVIRONMENTS,
+  KEY_LENGTH,
+  readKeyShape,
+} from './key-format.js';
 import { LastUsedRecorder } from './last-used.js';
 import type { RenderedError } from './render.js';
 import { ErrorRenderer } from './render.js';
@@ -144,8 +151,8 @@ interface KnownKey {
   readonly expiresAt: Date | null;
   /** The principal handed to requests, made on first use; one per environment of the token. */
   principals: { live?: AuthenticatedKey; test?: AuthenticatedKey };
-  /** The token that last matched `hash`; see `Authenticator#matches`. */
-  verifiedToken: string | undefined;
+  /** The token that last matched `hash`, as latin1 bytes; see `Authenticator#remembers`. */
+  verifiedToken: Buffer | undefined;
 }
 
 /** An unknown id: the value kept in the negative cache and returned by a lookup that found nothing. */
@@ -162,6 +169,8 @@ export class Authenticator {
   readonly #cache: LRUCache<string, KnownKey> | undefined;
   readonly #unknown: LRUCache<string, true> | undefined;
   readonly #inflight = new Map<string, Promise<LookupOutcome>>();
+  /** Where a presented token is copied to be compared with a remembered one. */
+  readonly #scratch = Buffer.alloc(KEY_LENGTH);
   readonly #storeTimeoutMs: number;
   readonly #retryAfter: number;
   readonly #maxHeaderLength: number;
@@ -281,30 +290,44 @@ export class Authenticator {
     const token = extractBearerToken(request.authorization, this.#maxHeaderLength);
     if (typeof token !== 'string') return this.#reject(token, request);
 
-    const parsed = parseApiKey(token);
-    if (parsed === undefined || !this.#environments.has(parsed.environment)) {
+    const shape = readKeyShape(token);
+    if (shape === undefined || !this.#environments.has(shape.environment)) {
       return this.#reject(new InvalidApiKeyError(), request);
     }
-    const known = this.#cache?.get(parsed.id) ?? this.#lookup(parsed.id);
-    if (known instanceof Promise) {
-      return known.then((outcome) => this.#admit(outcome, parsed, request));
+    const cached = this.#cache?.get(shape.id);
+    // A token its cache entry has matched before is known good, checksum and all. Any other
+    // token must pass its checksum before it may cost a lookup or a hash.
+    const remembered = cached !== undefined && this.#remembers(cached, token);
+    if (!remembered && !hasValidChecksum(token)) {
+      return this.#reject(new InvalidApiKeyError(), request);
     }
-    return this.#admit(known, parsed, request);
+    const presented = { environment: shape.environment, id: shape.id, token };
+    if (cached !== undefined) return this.#admit(cached, presented, remembered, request);
+    const looked = this.#lookup(shape.id);
+    if (looked instanceof Promise) {
+      return looked.then((outcome) => this.#admit(outcome, presented, false, request));
+    }
+    return this.#admit(looked, presented, false, request);
   }
 
   /** The steps after the lookup: compare, revoked, expired, workspace, scope. */
-  #admit(known: LookupOutcome, parsed: ParsedApiKey, request: AuthRequest): AuthResult {
-    const id = parsed.id;
+  #admit(
+    known: LookupOutcome,
+    presented: ParsedApiKey,
+    remembered: boolean,
+    request: AuthRequest,
+  ): AuthResult {
+    const id = presented.id;
     if (known === UNKNOWN) return this.#reject(new InvalidApiKeyError(id), request);
     if (known instanceof AuthUnavailableError) return this.#reject(known, request);
-    if (!this.#matches(known, parsed.token)) {
+    if (!remembered && !this.#verify(known, presented.token)) {
       return this.#reject(new InvalidApiKeyError(id), request);
     }
     if (known.revoked) return this.#reject(new ApiKeyRevokedError(id), request);
     const now = this.#now();
     if (now >= known.expiresAtMs) return this.#reject(new ApiKeyExpiredError(id), request);
 
-    const key = this.#principal(known, parsed.environment);
+    const key = this.#principal(known, presented.environment);
     const denied = accessError(key, request.workspaceId, request.requiredScope);
     if (denied !== undefined) return this.#reject(denied, request);
 
@@ -316,16 +339,23 @@ export class Authenticator {
   }
 
   /**
-   * Whether `token` is the key `known` describes. The stored hash decides; once a token has
-   * matched it, the cache entry remembers that token and later requests compare against it in
-   * constant time instead of hashing again (SHA-256 is most of the cost of a cached request).
-   * The remembered token lives only in this process's cache, as long as the entry does.
+   * Whether `token` is the one that last matched this entry's stored hash. SHA-256 is most of
+   * the cost of a cached request, so an entry remembers the token its hash accepted and later
+   * requests compare against it, in constant time. The token lives only in this process's
+   * cache, as long as the entry does; the store keeps hashes only.
    */
-  #matches(known: KnownKey, token: string): boolean {
+  #remembers(known: KnownKey, token: string): boolean {
     const remembered = known.verifiedToken;
-    if (remembered !== undefined && constantTimeEqual(remembered, token)) return true;
+    if (remembered === undefined) return false;
+    // Both are KEY_LENGTH ASCII characters (the shape was checked), so one byte each.
+    this.#scratch.write(token, 0, 'latin1');
+    return timingSafeEqual(this.#scratch, remembered);
+  }
+
+  /** The stored hash decides; a token it accepts is remembered (see `#remembers`). */
+  #verify(known: KnownKey, token: string): boolean {
     if (!this.#hasher.verify(token, known.hash)) return false;
-    known.verifiedToken = token;
+    known.verifiedToken = Buffer.from(token, 'latin1');
     return true;
   }
 
@@ -521,17 +551,6 @@ export class StoredRecordError extends Error {
   override get name(): string {
     return 'StoredRecordError';
   }
-}
-
-/**
- * Compares two strings without an early exit, so the time taken does not say how much of a
- * guess was right.
- */
-function constantTimeEqual(a: string, b: string): boolean {
-  let difference = a.length ^ b.length;
-  const length = Math.min(a.length, b.length);
-  for (let i = 0; i < length; i++) difference |= a.charCodeAt(i) ^ b.charCodeAt(i);
-  return difference === 0;
 }
 
 /** The contract's order: the workspace is checked before the scope. */
