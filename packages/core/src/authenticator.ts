@@ -331,7 +331,7 @@ export class Authenticator {
     const denied = accessError(key, request.workspaceId, request.requiredScope);
     if (denied !== undefined) return this.#reject(denied, request);
 
-    this.#lastUsed?.touch(id, now);
+    this.#lastUsed?.touch(known.id, now);
     if (this.#hooks.onAuthenticated !== undefined) {
       this.#callHook(this.#hooks.onAuthenticated, { key, ip: request.ip, path: request.path });
     }

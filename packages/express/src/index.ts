@@ -163,10 +163,8 @@ export function requireScope(scope: Scope): RequestHandler {
       fail(context, new MissingApiKeyError(), res, next);
       return;
     }
-    const denied = context.authenticator.authorize(key, requirement, {
-      ip: req.ip,
-      path: req.path,
-    });
+    // `req` itself is the origin: its `ip` and `path` getters run only if a hook reads them.
+    const denied = context.authenticator.authorize(key, requirement, req);
     if (denied === undefined) next();
     else fail(context, denied, res, next);
   };

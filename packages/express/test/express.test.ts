@@ -148,6 +148,48 @@ describe('orkestaAuth() on Express 5', () => {
     expect(res.body).not.toHaveProperty('keyId');
   });
 
+  it('reads req.ip, req.path and req.secure only when something needs them', async () => {
+    const { store, keys } = await storeWithKeys();
+    const reads: string[] = [];
+    const rejected: (string | undefined)[] = [];
+    const spy = (req: Request, _res: Response, next: NextFunction) => {
+      for (const name of ['ip', 'path', 'secure'] as const) {
+        const proto = Object.getPrototypeOf(req) as object;
+        const getter =
+          Object.getOwnPropertyDescriptor(Object.getPrototypeOf(proto), name)?.get ??
+          Object.getOwnPropertyDescriptor(proto, name)?.get;
+        Object.defineProperty(req, name, {
+          get() {
+            reads.push(name);
+            return getter?.call(req);
+          },
+        });
+      }
+      next();
+    };
+    const quiet = express();
+    quiet.use(spy, orkestaAuth({ store, requireHttps: false }));
+    quiet.get('/r', requireScope('read-only'), echo);
+    expect(
+      (await request(quiet).get('/r').set('Authorization', `Bearer ${keys.readOnly}`)).status,
+    ).toBe(200);
+    expect(reads).toEqual([]);
+
+    const audited = express();
+    audited.use(
+      spy,
+      orkestaAuth({ store, hooks: { onRejected: (event) => rejected.push(event.ip) } }),
+    );
+    audited.get('/admin', requireScope('admin'), echo);
+    const refused = await request(audited)
+      .get('/admin')
+      .set('Authorization', `Bearer ${keys.readOnly}`);
+    expect(refused.status).toBe(403);
+    expect(refused.body.code).toBe('https_required');
+    expect(reads).toEqual(['secure', 'ip', 'path']);
+    expect(rejected).toEqual([expect.stringMatching(/127\.0\.0\.1/)]);
+  });
+
   it('uses the realm of its authenticator in every challenge', async () => {
     const { store, keys } = await storeWithKeys();
     const authenticator = createAuthenticator({ store, requireHttps: false, realm: 'pay "ments"' });
