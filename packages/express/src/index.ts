@@ -101,7 +101,10 @@ export function orkestaAuth(options: OrkestaAuthOptions): RequestHandler {
     }
     const result = authenticator.authenticateMaybeSync(new ExpressAuthRequest(req, workspaceId));
     if (result instanceof Promise) {
-      result.then((settled) => conclude(context, settled, req, res, next), next);
+      result
+        .then((settled) => conclude(context, settled, req, res, next), next)
+        // Nothing may escape as an unhandled rejection (it would end the process).
+        .catch((error: unknown) => res.headersSent || next(error));
     } else conclude(context, result, req, res, next);
   };
 }
