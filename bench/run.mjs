@@ -1,0 +1,198 @@
+// Runs every benchmark and rewrites bench/RESULTS.md with the figures of this one run.
+//
+//   pnpm bench             (tsc -b && node bench/run.mjs)
+//
+// Exits 1 when a benchmark failed (a request that did not get a 200, a case that did not
+// behave as named). Figures below their floor are marked FAIL in RESULTS.md; they also make
+// the exit code 1 when BENCH_STRICT=1.
+
+import { writeFileSync } from 'node:fs';
+import os from 'node:os';
+import {
+  AUTHENTICATE_AIM,
+  AUTHENTICATE_FLOOR,
+  BATCH,
+  formatMicroTable,
+  HEADLINE,
+  microSettings,
+  runAuthenticateBench,
+} from './authenticate.mjs';
+import { formatInteger, pinThisProcess } from './common.mjs';
+import {
+  formatHttpMedians,
+  formatHttpRatios,
+  formatHttpRounds,
+  httpSettings,
+  RATIO_AIM,
+  RATIO_FLOOR,
+  runExpressHttpBench,
+} from './express-http.mjs';
+
+const RESULTS = new URL('./RESULTS.md', import.meta.url);
+const ENV_VARS = [
+  'BENCH_MICRO_TIME',
+  'BENCH_MICRO_WARMUP',
+  'BENCH_ROUNDS',
+  'BENCH_DURATION',
+  'BENCH_WARMUP',
+  'BENCH_CONNECTIONS',
+  'BENCH_PIN',
+  'BENCH_STRICT',
+];
+
+const log = (line) => console.error(`[bench] ${line}`);
+const started = new Date();
+const loadBefore = os.loadavg();
+const micro = microSettings();
+const http = httpSettings();
+// Pin now, so the core microbenchmarks run on the same single CPU as autocannon later.
+if (http.pinning.enabled) pinThisProcess(http.pinning.clientCpu);
+
+log('core: authenticate() microbenchmarks');
+const core = await runAuthenticateBench({ log, settings: micro });
+console.log(formatMicroTable(core.rows));
+
+log('http: Express 5 over loopback, bare / noop / auth');
+const web = await runExpressHttpBench({ log, settings: http });
+const loadAfter = os.loadavg();
+if (web.rounds.length > 0) {
+  console.log(formatHttpMedians(web));
+  console.log(formatHttpRatios(web));
+}
+
+const cpus = os.cpus();
+const envSet = ENV_VARS.filter(
+  (name) => process.env[name] !== undefined && process.env[name] !== '',
+);
+const envPrefix = envSet.map((name) => `${name}=${process.env[name]} `).join('');
+const command =
+  process.env.npm_lifecycle_event === 'bench'
+    ? `${envPrefix}pnpm bench  (= tsc -b && node bench/run.mjs)`
+    : `${envPrefix}node bench/run.mjs`;
+const load = (values) => values.map((v) => v.toFixed(2)).join(' ');
+const gib = (bytes) => `${(bytes / 2 ** 30).toFixed(1)} GiB`;
+
+const headlineRow = core.headline;
+const withLastUsed = core.rows.find((r) => r.name.includes('lastUsed on'));
+const verdicts = [
+  [
+    `authenticate(), cached valid key, lastUsed off: verifications/s`,
+    formatInteger(AUTHENTICATE_FLOOR),
+    formatInteger(AUTHENTICATE_AIM),
+    formatInteger(headlineRow.opsPerSecond),
+    core.verdict.mark,
+  ],
+  [
+    'Express: auth / bare, median req/s',
+    RATIO_FLOOR.toFixed(2),
+    RATIO_AIM.toFixed(2),
+    web.rounds.length > 0 ? web.ratios.authOverBare.toFixed(3) : 'n/a',
+    web.ok ? web.verdict.mark : 'FAIL (requests failed: see below)',
+  ],
+  [
+    'Express: every request answered 200',
+    'all',
+    'all',
+    `${formatInteger(sumCompleted(web) - sumNon2xx(web))} of ${formatInteger(sumCompleted(web))}`,
+    web.ok ? 'pass' : 'FAIL',
+  ],
+];
+
+const md = [
+  '# Benchmark results',
+  '',
+  'Written by `bench/run.mjs` on every run; do not edit by hand. Every figure comes from the',
+  'run described here, and every ratio compares figures of this same run. See',
+  '[README.md](./README.md) for what each benchmark measures.',
+  '',
+  '## Run',
+  '',
+  '| | |',
+  '|---|---|',
+  `| date | ${started.toISOString()} |`,
+  `| command | \`${command}\` |`,
+  `| machine | ${cpus[0]?.model.trim() ?? 'unknown CPU'}, ${cpus.length} cores, ${gib(os.totalmem())} |`,
+  `| os | ${os.type()} ${os.release()} ${os.arch()} |`,
+  `| node | ${process.version} |`,
+  `| load average (1, 5, 15 min) | before ${load(loadBefore)}; after ${load(loadAfter)} |`,
+  `| CPU pinning | ${http.pinning.reason} |`,
+  `| core settings | ${formatInteger(micro.timeMs)} ms per case after ${formatInteger(micro.warmupMs)} ms warm-up; ${formatInteger(BATCH)} calls per sample |`,
+  `| http settings | ${http.rounds} rounds × 3 modes × ${http.durationSeconds} s, after ${http.warmupSeconds} s warm-up per server; ${http.connections} connections, no pipelining |`,
+  '',
+  '## Verdict',
+  '',
+  '| figure | floor | aim | measured | result |',
+  '|---|--:|--:|--:|---|',
+  ...verdicts.map((cells) => `| ${cells.join(' | ')} |`),
+  '',
+  '## Core: `authenticate()` and its parts',
+  '',
+  `One thread${http.pinning.enabled ? `, pinned to CPU ${http.pinning.clientCpu}` : ''}, one call after another (each awaited); a sample is a batch of`,
+  `${formatInteger(BATCH)} calls, so p99 is the 99th percentile of batch means, per call.`,
+  `"× headline time" is the mean time of a case over that of "${HEADLINE}".`,
+  'The two reference rows: the SHA-256 a key pays on its first verification (a cached key',
+  'compares with the token its entry remembers instead), and the await every async call pays.',
+  '',
+  formatMicroTable(core.rows),
+  '',
+  `- lastUsed on (default) / off, verifications/s: ${(withLastUsed.opsPerSecond / headlineRow.opsPerSecond).toFixed(3)}`,
+  '- store lookups: made by the store while the case was measured; a cached case makes one only',
+  '  when its cache entry outlives its TTL (30 s for a valid key, 5 s for an unknown id).',
+  '',
+  '## HTTP: Express 5 over loopback',
+  '',
+  'The same app (GET /v1/accounts, a small JSON list) in three child processes: **bare**;',
+  '**noop**, behind a no-op `app.use()` and a no-op route middleware; **auth**, behind',
+  "`app.use(orkestaAuth({ store, requireHttps: false }))` and `requireScope('read-only')`.",
+  'autocannon runs in the parent and sends every mode the same request, with the same valid',
+  'cached key. Figures are medians over the rounds; "server CPU µs/req" is the server',
+  "process's CPU time (all its threads) over the requests it answered: the same cost seen",
+  'from the server, which still counts when the server was not saturated. Other load on the',
+  'machine moves both; compare the rounds before trusting a ratio near its floor.',
+  '',
+  ...(web.rounds.length > 0
+    ? [
+        formatHttpMedians(web),
+        '',
+        formatHttpRatios(web),
+        '',
+        '<details><summary>Every round</summary>',
+        '',
+        formatHttpRounds(web),
+        '',
+        '</details>',
+      ]
+    : ['No round was measured.']),
+  '',
+  ...(web.failures.length > 0
+    ? [
+        '## Failures',
+        '',
+        'These requests did not get a 200, so the HTTP figures above do not measure what they claim:',
+        '',
+        ...web.failures.map((f) => `- ${f}`),
+        '',
+      ]
+    : []),
+];
+
+writeFileSync(RESULTS, `${md.join('\n').trimEnd()}\n`);
+log(`wrote ${new URL(RESULTS).pathname}`);
+
+const failedFloors = !core.verdict.pass || !web.verdict.pass;
+if (!web.ok) {
+  log('FAILED: not every HTTP request got a 200:');
+  for (const failure of web.failures) log(`  ${failure}`);
+  process.exitCode = 1;
+} else if (failedFloors && process.env.BENCH_STRICT === '1') {
+  log('FAILED: a figure is below its floor (BENCH_STRICT=1)');
+  process.exitCode = 1;
+}
+
+function sumCompleted(result) {
+  return result.rounds.reduce((n, r) => n + r.completed, 0);
+}
+
+function sumNon2xx(result) {
+  return result.rounds.reduce((n, r) => n + r.non2xx, 0);
+}
