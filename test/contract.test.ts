@@ -64,13 +64,33 @@ describe.each(ADAPTERS)('behaviour contract over $name', (harness) => {
     for (const secret of fixture.secrets) expect(wire).not.toContain(secret);
   });
 
-  it('reports to hooks and logs by key id, never with a secret', () => {
-    const { captured } = fixture;
-    expect(captured.authenticated.length).toBeGreaterThan(0);
-    expect(captured.rejected.map((event) => event.code)).toEqual(
-      expect.arrayContaining(['missing_api_key', 'invalid_api_key', 'api_key_revoked']),
-    );
-    expect(captured.errors.map((entry) => entry.context.operation)).toContain('lookup');
+  it('reports to hooks and logs by key id, never with a secret', async () => {
+    const { captured, keys } = fixture;
+    const before = { rejected: captured.rejected.length, errors: captured.errors.length };
+    const secure = { 'X-Forwarded-Proto': 'https' };
+    const call = (authorization?: string) =>
+      send(app.baseUrl, {
+        path: '/read',
+        headers: authorization === undefined ? secure : { ...secure, Authorization: authorization },
+      });
+    await call(`Bearer ${keys.readOnly}`);
+    await call();
+    await call(`Bearer ${keys.wrongSecret}`);
+    await call(`Bearer ${keys.revoked}`);
+    await call(`Bearer ${keys.storeFails}`);
+    const readOnlyId = keys.readOnly.split('_')[2];
+    expect(captured.authenticated.map((event) => event.key.keyId)).toContain(readOnlyId);
+    expect(
+      captured.rejected.slice(before.rejected).map((event) => [event.code, event.keyId]),
+    ).toEqual([
+      ['missing_api_key', undefined],
+      ['invalid_api_key', readOnlyId],
+      ['api_key_revoked', keys.revoked.split('_')[2]],
+      ['auth_unavailable', keys.storeFails.split('_')[2]],
+    ]);
+    expect(captured.errors.slice(before.errors).map((entry) => entry.context)).toEqual([
+      { operation: 'lookup', keyId: keys.storeFails.split('_')[2] },
+    ]);
     const everything =
       JSON.stringify(captured) +
       logged.join('\n') +

@@ -165,7 +165,9 @@ function send(
   status: number,
   problem: { code: string; title: string; message: string },
 ): void {
-  const rendered = renderProblem({ ...problem, status });
+  // Named fields: an Error's `message` is not enumerable, so spreading one would lose it.
+  const { code, title, message } = problem;
+  const rendered = renderProblem({ code, title, message, status });
   res.status(rendered.status).set(rendered.headers).send(JSON.stringify(rendered.body));
 }
 

@@ -259,11 +259,22 @@ describe('the payments demo', () => {
         .post(`/v1/api-keys/${d.alpha.admin.split('_')[2]}/rotate`)
         .set('Authorization', admin)
         .send({ overlapSeconds: -1 }),
+      request(d.app)
+        .post(`/v1/api-keys/${d.alpha.admin.split('_')[2]}/rotate`)
+        .set('Authorization', admin)
+        .send({ overlapSeconds: 9e12 }),
     ];
     for (const res of await Promise.all(cases)) {
       expect(res.status).toBe(400);
       expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
       expect(['invalid_request', 'invalid_key_parameters']).toContain(res.body.code);
+      expect(res.body).toEqual({
+        type: `urn:orkesta-auth:error:${res.body.code}`,
+        title: expect.any(String),
+        status: 400,
+        detail: expect.any(String),
+        code: res.body.code,
+      });
     }
   });
 
@@ -274,6 +285,7 @@ describe('the payments demo', () => {
     const res = await request(d.app).post(`/v1/api-keys/${id}/rotate`).set('Authorization', admin);
     expect(res.status).toBe(409);
     expect(res.body.code).toBe('api_key_not_active');
+    expect(res.body.detail).toEqual(expect.any(String));
   });
 
   it('unknown routes are 404 problem+json (after authentication)', async () => {

@@ -3,13 +3,19 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-const main = fileURLToPath(new URL('../dist/main.js', import.meta.url));
+const repositoryRoot = fileURLToPath(new URL('../../..', import.meta.url));
 
-/** Starts the built demo as `pnpm start` does and collects what it prints until the curl lines. */
+/**
+ * Runs `pnpm start` from the repository root, as the README's quick start does, and collects
+ * what the demo prints until its curl lines. It gets its own process group, so that stopping
+ * it stops pnpm and the node process under it.
+ */
 function startDemo(): Promise<{ child: ChildProcess; output: string }> {
-  const child = spawn(process.execPath, [main], {
+  const child = spawn('pnpm', ['start'], {
+    cwd: repositoryRoot,
     env: { ...process.env, PORT: '0' },
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
   });
   return new Promise((resolve, reject) => {
     let output = '';
@@ -24,13 +30,14 @@ function startDemo(): Promise<{ child: ChildProcess; output: string }> {
   });
 }
 
-describe('pnpm start (the demo)', () => {
+describe('pnpm start (the demo), from the repository root', () => {
   let demo: { child: ChildProcess; output: string };
   beforeAll(async () => {
     demo = await startDemo();
   });
   afterAll(() => {
-    demo?.child.kill('SIGTERM');
+    const pid = demo?.child.pid;
+    if (pid !== undefined) process.kill(-pid, 'SIGTERM');
   });
 
   it('says the HTTPS check is off, prints each key once, and its three curl lines do what they say', async () => {

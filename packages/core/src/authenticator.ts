@@ -9,6 +9,7 @@ import {
   HttpsRequiredError,
   InsufficientScopeError,
   InvalidApiKeyError,
+  MissingApiKeyError,
   WorkspaceMismatchError,
 } from './errors.js';
 import type { DecodedHash, HashingOptions } from './hashing.js';
@@ -29,7 +30,7 @@ import { ErrorRenderer } from './render.js';
 import type { Scope } from './scopes.js';
 import { isScope, scopeSatisfies } from './scopes.js';
 import type { KeyChangeFeed, KeyLookup, KeyStore, StoredKey } from './store.js';
-import { MAX_TIMER_MS, optionalBoolean, positiveInteger } from './validate.js';
+import { MAX_TIMER_MS, optionalBoolean, positiveInteger, toDate } from './validate.js';
 
 /** A request as every adapter translates it. */
 export interface AuthRequest {
@@ -133,7 +134,10 @@ export interface AuthenticatorOptions {
    * Default on (every 30,000 ms) when the store has `recordLastUsed`; `false` turns it off.
    */
   readonly lastUsed?: { readonly intervalMs?: number } | false;
-  /** Drop keys from the caches when another instance revokes or rotates them. */
+  /**
+   * Where to hear of revoked, rotated and created keys, to drop them from the caches.
+   * Default: the store's own feed (`store.changes`), if it has one.
+   */
   readonly changeFeed?: KeyChangeFeed;
   readonly hooks?: AuthHooks;
   /** The clock, in epoch milliseconds. Default `Date.now`. */
@@ -239,10 +243,18 @@ export class Authenticator {
       });
     }
 
+    const { lastUsed } = options;
+    if (
+      lastUsed !== undefined &&
+      lastUsed !== false &&
+      (lastUsed === null || typeof lastUsed !== 'object')
+    ) {
+      throw new ConfigurationError('lastUsed must be { intervalMs? } or false');
+    }
     const recorder = lastUsedWriter(store);
-    if (options.lastUsed !== false && recorder !== undefined) {
+    if (lastUsed !== false && recorder !== undefined) {
       const intervalMs = positiveInteger(
-        options.lastUsed?.intervalMs,
+        lastUsed?.intervalMs,
         'lastUsed.intervalMs',
         30_000,
         MAX_TIMER_MS,
@@ -250,12 +262,12 @@ export class Authenticator {
       this.#lastUsed = new LastUsedRecorder(recorder, intervalMs, (error) =>
         this.#reportError(error, { operation: 'last-used' }),
       );
-    } else if (options.lastUsed !== undefined && options.lastUsed !== false) {
+    } else if (lastUsed !== undefined && lastUsed !== false) {
       throw new ConfigurationError('lastUsed needs a store with a recordLastUsed(batch) method');
     }
 
-    if (options.changeFeed !== undefined) {
-      const feed = options.changeFeed;
+    const feed = options.changeFeed === undefined ? store.changes : options.changeFeed;
+    if (feed !== undefined) {
       if (feed === null || typeof feed !== 'object' || typeof feed.subscribe !== 'function') {
         throw new ConfigurationError('changeFeed must have a subscribe(listener) method');
       }
@@ -294,15 +306,19 @@ export class Authenticator {
     if (shape === undefined || !this.#environments.has(shape.environment)) {
       return this.#reject(new InvalidApiKeyError(), request);
     }
-    const cached = this.#cache?.get(shape.id);
     // A token its cache entry has matched before is known good, checksum and all. Any other
-    // token must pass its checksum before it may cost a lookup or a hash.
-    const remembered = cached !== undefined && this.#remembers(cached, token);
+    // token must pass its checksum before it may touch the cache, cost a lookup or a hash.
+    const peeked = this.#cache?.peek(shape.id);
+    const remembered = peeked !== undefined && this.#remembers(peeked, token);
     if (!remembered && !hasValidChecksum(token)) {
       return this.#reject(new InvalidApiKeyError(), request);
     }
+    // `get` (unlike `peek`) marks the entry as recently used.
+    const cached = this.#cache?.get(shape.id);
     const presented = { environment: shape.environment, id: shape.id, token };
-    if (cached !== undefined) return this.#admit(cached, presented, remembered, request);
+    if (cached !== undefined) {
+      return this.#admit(cached, presented, remembered && cached === peeked, request);
+    }
     const looked = this.#lookup(shape.id);
     if (looked instanceof Promise) {
       return looked.then((outcome) => this.#admit(outcome, presented, false, request));
@@ -365,11 +381,11 @@ export class Authenticator {
    * to `onRejected` like `authenticate` does.
    */
   authorize(
-    key: AuthenticatedKey,
+    key: AuthenticatedKey | undefined,
     requirement: AccessRequirement,
     origin?: Partial<RequestOrigin>,
   ): AnyAuthError | undefined {
-    const denied = accessError(key, requirement.workspaceId, requirement.scope);
+    const denied = checkAccess(key, requirement);
     if (denied !== undefined) this.#reportRejection(denied, origin);
     return denied;
   }
@@ -460,8 +476,8 @@ export class Authenticator {
         `hash names pepper "${hash.pepperId}", which is not configured (hashing.previousPeppers)`,
       );
     }
-    const expiresAt = toDate(record.expiresAt, id, 'expiresAt');
-    const revokedAt = toDate(record.revokedAt, id, 'revokedAt');
+    const expiresAt = storedDate(record.expiresAt, id, 'expiresAt');
+    const revokedAt = storedDate(record.revokedAt, id, 'revokedAt');
     return {
       id,
       workspaceId: record.workspaceId,
@@ -553,12 +569,23 @@ export class StoredRecordError extends Error {
   }
 }
 
-/** The contract's order: the workspace is checked before the scope. */
+/**
+ * Whether `key` meets a route's requirement, in the contract's order: no key at all, then the
+ * workspace, then the scope. The check behind `Authenticator.authorize`, without its hooks.
+ */
+export function checkAccess(
+  key: AuthenticatedKey | undefined,
+  requirement: AccessRequirement,
+): AnyAuthError | undefined {
+  return accessError(key, requirement.workspaceId, requirement.scope);
+}
+
 function accessError(
-  key: AuthenticatedKey,
+  key: AuthenticatedKey | undefined,
   workspaceId: string | undefined,
   scope: Scope | undefined,
 ): AnyAuthError | undefined {
+  if (key === undefined) return new MissingApiKeyError();
   if (workspaceId !== undefined && workspaceId !== key.workspaceId) {
     return new WorkspaceMismatchError(key.keyId);
   }
@@ -577,17 +604,10 @@ function lastUsedWriter(
   return typeof write === 'function' ? (batch) => write.call(store, batch) : undefined;
 }
 
-function toDate(value: unknown, id: string, field: string): Date | null {
+function storedDate(value: unknown, id: string, field: string): Date | null {
   if (value === null || value === undefined) return null;
-  const date =
-    value instanceof Date
-      ? value
-      : typeof value === 'number' || typeof value === 'string'
-        ? new Date(value)
-        : undefined;
-  if (date === undefined || Number.isNaN(date.getTime())) {
-    throw new StoredRecordError(id, `${field} is not a date`);
-  }
+  const date = toDate(value);
+  if (date === undefined) throw new StoredRecordError(id, `${field} is not a date`);
   return date;
 }
 

@@ -13,6 +13,7 @@ export type {
 } from './authenticator.js';
 export {
   Authenticator,
+  checkAccess,
   createAuthenticator,
   StoredRecordError,
   StoreTimeoutError,

@@ -8,6 +8,7 @@ import type { Scope } from './scopes.js';
 import { isScope, SCOPES } from './scopes.js';
 import type { ApiKeyRecord, KeyChangeFeed, KeyStatus, KeyStore } from './store.js';
 import { keyStatus } from './store.js';
+import { toDate } from './validate.js';
 
 export interface KeyManagerOptions {
   readonly store: KeyStore;
@@ -15,8 +16,19 @@ export interface KeyManagerOptions {
   readonly hashing?: HashingOptions;
   /** Environment of new keys unless `create` says otherwise. Default `"live"`. */
   readonly environment?: KeyEnvironment;
-  /** Told of every created, revoked and rotated key, so authenticators drop stale cache entries. */
+  /**
+   * Told of every created, revoked and rotated key, so authenticators drop stale cache entries.
+   * Default: the store's own feed (`store.changes`), if it has one.
+   */
   readonly changeFeed?: KeyChangeFeed;
+  /**
+   * Called when the change feed could not be told of a change. The change itself is saved and
+   * returned; other instances then see it within their cache TTL.
+   */
+  readonly onError?: (
+    error: unknown,
+    context: { operation: 'publish'; keyIds: readonly string[] },
+  ) => void;
   /** The clock, in epoch milliseconds. Default `Date.now`. */
   readonly now?: () => number;
 }
@@ -103,6 +115,8 @@ export interface RotatedKey {
 }
 
 const NAME_MAX = 100;
+/** The longest overlap a rotation may give the old key: a year and a day. */
+const MAX_OVERLAP_MS = 366 * 24 * 60 * 60 * 1000;
 const LIST_LIMIT_MAX = 1000;
 
 /** Issues, lists, revokes and rotates keys. Every change is published to the change feed. */
@@ -111,6 +125,7 @@ export class KeyManager {
   readonly #hasher: KeyHasher;
   readonly #environment: KeyEnvironment;
   readonly #feed: KeyChangeFeed | undefined;
+  readonly #onError: KeyManagerOptions['onError'];
   readonly #now: () => number;
 
   constructor(options: KeyManagerOptions) {
@@ -132,10 +147,15 @@ export class KeyManager {
     if (!isKeyEnvironment(this.#environment)) {
       throw new ConfigurationError('environment must be "live" or "test"');
     }
-    if (options.changeFeed !== undefined && typeof options.changeFeed?.publish !== 'function') {
+    const feed = options.changeFeed === undefined ? store.changes : options.changeFeed;
+    if (feed !== undefined && typeof feed?.publish !== 'function') {
       throw new ConfigurationError('changeFeed must have a publish(keyIds) method');
     }
-    this.#feed = options.changeFeed;
+    this.#feed = feed;
+    if (options.onError !== undefined && typeof options.onError !== 'function') {
+      throw new ConfigurationError('onError must be a function');
+    }
+    this.#onError = options.onError;
     this.#now = options.now === undefined ? Date.now : options.now;
     if (typeof this.#now !== 'function') throw new ConfigurationError('now must be a function');
   }
@@ -208,8 +228,8 @@ export class KeyManager {
    */
   async rotate(id: string, input: RotateKeyInput = {}): Promise<RotatedKey> {
     const overlapMs = input.overlapMs ?? 0;
-    if (!Number.isSafeInteger(overlapMs) || overlapMs < 0) {
-      throw invalid('overlapMs must be a non-negative integer');
+    if (!Number.isSafeInteger(overlapMs) || overlapMs < 0 || overlapMs > MAX_OVERLAP_MS) {
+      throw invalid(`overlapMs must be an integer from 0 to ${MAX_OVERLAP_MS} (366 days)`);
     }
     const old = await this.#require(id, input);
     const now = this.#now();
@@ -221,7 +241,7 @@ export class KeyManager {
         ? futureDate(input.expiresAt, now, 'expiresAt')
         : old.expiresAt === null
           ? null
-          : new Date(now + (old.expiresAt.getTime() - old.createdAt.getTime()));
+          : representableDate(now + (old.expiresAt.getTime() - old.createdAt.getTime()));
     const issued = await this.#insert({
       workspaceId: old.workspaceId,
       name: old.name,
@@ -311,8 +331,20 @@ export class KeyManager {
     return record;
   }
 
+  /**
+   * Tells the change feed. Best effort: the change is already saved and its result (perhaps a
+   * plaintext key shown only now) must reach the caller, so a failure goes to `onError`.
+   */
   async #publish(keyIds: readonly string[]): Promise<void> {
-    await this.#feed?.publish(keyIds);
+    try {
+      await this.#feed?.publish(keyIds);
+    } catch (error) {
+      try {
+        this.#onError?.(error, { operation: 'publish', keyIds });
+      } catch {
+        // A throwing error hook has nowhere left to report to.
+      }
+    }
   }
 
   #info(record: ApiKeyRecord, now: number): ApiKeyInfo {
@@ -358,15 +390,14 @@ function requireText(value: unknown, field: string, max: number): string {
 /** A future instant from a `Date`, epoch ms or ISO-8601 string; `null` for none. */
 function futureDate(value: unknown, now: number, field: string): Date | null {
   if (value === undefined || value === null) return null;
-  const date =
-    value instanceof Date
-      ? new Date(value)
-      : typeof value === 'number' || (typeof value === 'string' && value.length > 0)
-        ? new Date(value)
-        : undefined;
-  if (date === undefined || Number.isNaN(date.getTime())) {
-    throw invalid(`${field} must be a date (ISO-8601, epoch ms or Date)`);
-  }
+  const date = toDate(value);
+  if (date === undefined) throw invalid(`${field} must be a date (ISO-8601, epoch ms or Date)`);
   if (date.getTime() <= now) throw invalid(`${field} must be in the future`);
   return date;
+}
+
+/** `ms` as a Date, or `null` (no expiry) past the last instant a Date can hold. */
+function representableDate(ms: number): Date | null {
+  const date = new Date(ms);
+  return Number.isNaN(date.getTime()) ? null : date;
 }

@@ -1,6 +1,13 @@
 import { KeyManagementError } from './errors.js';
-import type { ApiKeyRecord, KeyChanges, KeyPage, KeyStore, ListKeysQuery } from './store.js';
-import { keyStatus } from './store.js';
+import type {
+  ApiKeyRecord,
+  KeyChangeFeed,
+  KeyChanges,
+  KeyPage,
+  KeyStore,
+  ListKeysQuery,
+} from './store.js';
+import { createLocalChangeFeed, keyStatus } from './store.js';
 
 /**
  * A key store in process memory: for tests and single-process demos. Records are copied on the
@@ -8,6 +15,8 @@ import { keyStatus } from './store.js';
  */
 export class MemoryKeyStore implements KeyStore {
   readonly #keys = new Map<string, ApiKeyRecord>();
+  /** Everything in this process that uses this store hears of its keys' changes here. */
+  readonly changes: KeyChangeFeed = createLocalChangeFeed();
 
   async findById(id: string): Promise<ApiKeyRecord | undefined> {
     const record = this.#keys.get(id);

@@ -35,6 +35,12 @@ export interface ApiKeyRecord extends StoredKey {
  */
 export interface KeyLookup {
   findById(id: string): Promise<StoredKey | null | undefined> | StoredKey | null | undefined;
+  /**
+   * The store's own change feed, if it has one. Authenticators and key managers use it unless
+   * they are given a `changeFeed`, so revoking through the library reaches every cache on the
+   * same store without further wiring.
+   */
+  readonly changes?: KeyChangeFeed | undefined;
 }
 
 export type KeyStatus = 'active' | 'revoked' | 'expired';

@@ -30,3 +30,17 @@ export function optionalBoolean(value: unknown, name: string, fallback: boolean)
   }
   return value;
 }
+
+/**
+ * A `Date`, epoch milliseconds or a non-empty date string as a valid Date (a new object);
+ * `undefined` for anything else. Databases hand dates back in all three forms.
+ */
+export function toDate(value: unknown): Date | undefined {
+  const date =
+    value instanceof Date ||
+    typeof value === 'number' ||
+    (typeof value === 'string' && value !== '')
+      ? new Date(value)
+      : undefined;
+  return date === undefined || Number.isNaN(date.getTime()) ? undefined : date;
+}

@@ -12,9 +12,9 @@ import {
   Authenticator,
   authorizationFromRawHeaders,
   ConfigurationError,
-  ErrorRenderer,
+  checkAccess,
   isAuthError,
-  MissingApiKeyError,
+  renderAuthError,
   requireScope as scopeRequirement,
 } from '@orkesta/auth';
 import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Response } from 'express';
@@ -67,7 +67,7 @@ interface AuthenticatedRequest extends Request {
  * on) the contract's error. Options are checked here, once; a mistake throws a
  * `ConfigurationError` at startup.
  */
-export function orkestaAuth(options: OrkestaAuthOptions): RequestHandler {
+export function orkestaAuth(options: OrkestaAuthOptions): OrkestaAuthMiddleware {
   if (options === null || typeof options !== 'object') {
     throw new ConfigurationError('orkestaAuth(options) needs options: at least { store }');
   }
@@ -78,18 +78,13 @@ export function orkestaAuth(options: OrkestaAuthOptions): RequestHandler {
   if (onFailure !== 'respond' && onFailure !== 'next') {
     throw new ConfigurationError('onFailure must be "respond" or "next"');
   }
-  const authenticator =
-    options.authenticator instanceof Authenticator
-      ? options.authenticator
-      : options.authenticator === undefined
-        ? new Authenticator(options)
-        : undefined;
-  if (authenticator === undefined) {
-    throw new ConfigurationError('authenticator must be made by createAuthenticator()');
-  }
-
+  const authenticator = authenticatorFrom(options);
   const context: MiddlewareContext = { authenticator, onFailure };
-  return function orkestaAuthMiddleware(req: AuthenticatedRequest, res, next) {
+  const middleware = function orkestaAuthMiddleware(
+    req: AuthenticatedRequest,
+    res: Response,
+    next: NextFunction,
+  ) {
     req[CONTEXT] = context;
     let workspaceId: string | undefined;
     try {
@@ -104,9 +99,30 @@ export function orkestaAuth(options: OrkestaAuthOptions): RequestHandler {
       result
         .then((settled) => conclude(context, settled, req, res, next), next)
         // Nothing may escape as an unhandled rejection (it would end the process).
-        .catch((error: unknown) => res.headersSent || next(error));
+        .catch(next);
     } else conclude(context, result, req, res, next);
   };
+  return Object.assign(middleware, { authenticator });
+}
+
+/** The middleware, and the authenticator it uses: for `close()` at shutdown, or `invalidate`. */
+export type OrkestaAuthMiddleware = RequestHandler & { readonly authenticator: Authenticator };
+
+const EXPRESS_OPTIONS = new Set(['authenticator', 'workspace', 'onFailure']);
+
+function authenticatorFrom(options: OrkestaAuthOptions): Authenticator {
+  if (options.authenticator === undefined) return new Authenticator(options);
+  if (!(options.authenticator instanceof Authenticator)) {
+    throw new ConfigurationError('authenticator must be made by createAuthenticator()');
+  }
+  // Options beside a ready authenticator would be ignored: say so rather than drop them.
+  const ignored = Object.keys(options).filter((name) => !EXPRESS_OPTIONS.has(name));
+  if (ignored.length > 0) {
+    throw new ConfigurationError(
+      `${ignored.join(', ')} cannot be given with authenticator: pass them to createAuthenticator()`,
+    );
+  }
+  return options.authenticator;
 }
 
 /**
@@ -160,14 +176,12 @@ export function requireScope(scope: Scope): RequestHandler {
   const requirement = scopeRequirement(scope);
   return function requireScopeMiddleware(req: AuthenticatedRequest, res, next) {
     const context = req[CONTEXT];
-    const key = req.auth;
-    if (context === undefined || key === undefined) {
-      // orkestaAuth() did not run on this route: refuse rather than admit unauthenticated.
-      fail(context, new MissingApiKeyError(), res, next);
-      return;
-    }
+    // Without orkestaAuth() on this route there is no key, whatever req.auth may hold.
     // `req` itself is the origin: its `ip` and `path` getters run only if a hook reads them.
-    const denied = context.authenticator.authorize(key, requirement, req);
+    const denied =
+      context === undefined
+        ? checkAccess(undefined, requirement)
+        : context.authenticator.authorize(req.auth, requirement, req);
     if (denied === undefined) next();
     else fail(context, denied, res, next);
   };
@@ -201,13 +215,8 @@ function fail(
 }
 
 function render(context: MiddlewareContext | undefined, error: AnyAuthError): RenderedError {
-  return context === undefined
-    ? fallbackRenderer.render(error)
-    : context.authenticator.render(error);
+  return context === undefined ? renderAuthError(error) : context.authenticator.render(error);
 }
-
-// Renders a refusal when no authenticator ran on the request (requireScope without orkestaAuth).
-const fallbackRenderer = new ErrorRenderer();
 
 function send(res: Response, rendered: RenderedError): void {
   res.statusCode = rendered.status;

@@ -6,6 +6,7 @@ import request from 'supertest';
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import type { AuthError, AuthenticatedKey } from '../src/index.js';
 import {
+  Authenticator,
   authErrorHandler,
   ConfigurationError,
   createAuthenticator,
@@ -124,6 +125,17 @@ describe('orkestaAuth() on Express 5', () => {
 
   it('requireScope without orkestaAuth refuses with 401 rather than admitting', async () => {
     const app = express();
+    // Even a req.auth that something else put there does not count without orkestaAuth.
+    app.use((req, _res, next) => {
+      req.auth = {
+        keyId: 'k',
+        workspaceId: 'w',
+        scope: 'admin',
+        environment: 'live',
+        expiresAt: null,
+      };
+      next();
+    });
     app.get('/r', requireScope('read-only'), echo);
     const res = await request(app).get('/r');
     expect(res.status).toBe(401);
@@ -133,6 +145,7 @@ describe('orkestaAuth() on Express 5', () => {
   it('a workspace resolver that throws admits nothing', async () => {
     const { store, keys } = await storeWithKeys();
     const app = express();
+    let reached = false;
     app.use(
       orkestaAuth({
         store,
@@ -142,10 +155,31 @@ describe('orkestaAuth() on Express 5', () => {
         },
       }),
     );
-    app.get('/r', echo);
+    app.get('/r', (_req, res) => {
+      reached = true;
+      res.json({});
+    });
     const res = await request(app).get('/r').set('Authorization', `Bearer ${keys.admin}`);
     expect(res.status).toBe(500);
-    expect(res.body).not.toHaveProperty('keyId');
+    expect(reached).toBe(false);
+  });
+
+  it('exposes the authenticator it built, for close() and invalidate()', async () => {
+    const { store, keys, manager } = await storeWithKeys();
+    const middleware = orkestaAuth({ store, requireHttps: false, cache: { ttlMs: 3_600_000 } });
+    expect(middleware.authenticator).toBeInstanceOf(Authenticator);
+    const app = express();
+    app.use(middleware);
+    app.get('/r', echo);
+    expect((await request(app).get('/r').set('Authorization', `Bearer ${keys.admin}`)).status).toBe(
+      200,
+    );
+    await middleware.authenticator.close();
+    // After close() it no longer hears the store's feed; invalidate() still forces a lookup.
+    await manager.revoke(keys.admin.split('_')[2]!);
+    middleware.authenticator.invalidate(keys.admin.split('_')[2]!);
+    const revoked = await request(app).get('/r').set('Authorization', `Bearer ${keys.admin}`);
+    expect(revoked.body.code).toBe('api_key_revoked');
   });
 
   it('reads req.ip, req.path and req.secure only when something needs them', async () => {
@@ -211,6 +245,11 @@ describe('orkestaAuth() on Express 5', () => {
       () => orkestaAuth({ store, onFailure: 'throw' } as never),
       () => orkestaAuth({ store, workspace: 'ws_1' } as never),
       () => orkestaAuth({ authenticator: {} } as never),
+      () =>
+        orkestaAuth({
+          authenticator: createAuthenticator({ store }),
+          requireHttps: false,
+        } as never),
       () => orkestaAuth({ store, requireHttps: 'yes' } as never),
       () => requireScope('superuser' as never),
       () => requireScope(undefined as never),
