@@ -16,14 +16,21 @@ import type { DecodedHash, HashingOptions } from './hashing.js';
 import { KeyHasher } from './hashing.js';
 import type { AuthorizationInput } from './header.js';
 import { DEFAULT_MAX_HEADER_LENGTH, extractBearerToken } from './header.js';
-import type { KeyEnvironment, ParsedApiKey } from './key-format.js';
+import type { KeyEnvironment, KeyShape } from './key-format.js';
 import {
   hasValidChecksum,
   isKeyEnvironment,
   KEY_ENVIRONMENTS,
   KEY_LENGTH,
+  keyIdPosition,
   readKeyShape,
 } from './key-format.js';
+
+/** A key as a request presents it: shape checked, whole token kept for the comparison. */
+interface PresentedKey extends KeyShape {
+  readonly token: string;
+}
+
 import { LastUsedRecorder } from './last-used.js';
 import type { RenderedError } from './render.js';
 import { ErrorRenderer } from './render.js';
@@ -155,8 +162,10 @@ interface KnownKey {
   readonly expiresAt: Date | null;
   /** The principal handed to requests, made on first use; one per environment of the token. */
   principals: { live?: AuthenticatedKey; test?: AuthenticatedKey };
-  /** The token that last matched `hash`, as latin1 bytes; see `Authenticator#remembers`. */
+  /** The token that last matched `hash`, as latin1 bytes; see `Authenticator#rememberedEntry`. */
   verifiedToken: Buffer | undefined;
+  /** The environment that token names. */
+  verifiedEnvironment: KeyEnvironment | undefined;
 }
 
 /** An unknown id: the value kept in the negative cache and returned by a lookup that found nothing. */
@@ -302,23 +311,24 @@ export class Authenticator {
     const token = extractBearerToken(request.authorization, this.#maxHeaderLength);
     if (typeof token !== 'string') return this.#reject(token, request);
 
+    // The usual request: the very token a cache entry has already matched. Equal to a token
+    // that passed every check, it needs none of them again, only the state of its key.
+    const remembered = this.#rememberedEntry(token);
+    if (remembered !== undefined) {
+      this.#cache?.get(remembered.id); // marks the entry as recently used
+      const presented = { environment: remembered.environment, id: remembered.id, token };
+      return this.#admit(remembered.entry, presented, true, request);
+    }
+
     const shape = readKeyShape(token);
     if (shape === undefined || !this.#environments.has(shape.environment)) {
       return this.#reject(new InvalidApiKeyError(), request);
     }
-    // A token its cache entry has matched before is known good, checksum and all. Any other
-    // token must pass its checksum before it may touch the cache, cost a lookup or a hash.
-    const peeked = this.#cache?.peek(shape.id);
-    const remembered = peeked !== undefined && this.#remembers(peeked, token);
-    if (!remembered && !hasValidChecksum(token)) {
-      return this.#reject(new InvalidApiKeyError(), request);
-    }
-    // `get` (unlike `peek`) marks the entry as recently used.
+    // Any other token passes its checksum before it may touch the cache, a lookup or a hash.
+    if (!hasValidChecksum(token)) return this.#reject(new InvalidApiKeyError(), request);
     const cached = this.#cache?.get(shape.id);
     const presented = { environment: shape.environment, id: shape.id, token };
-    if (cached !== undefined) {
-      return this.#admit(cached, presented, remembered && cached === peeked, request);
-    }
+    if (cached !== undefined) return this.#admit(cached, presented, false, request);
     const looked = this.#lookup(shape.id);
     if (looked instanceof Promise) {
       return looked.then((outcome) => this.#admit(outcome, presented, false, request));
@@ -329,14 +339,14 @@ export class Authenticator {
   /** The steps after the lookup: compare, revoked, expired, workspace, scope. */
   #admit(
     known: LookupOutcome,
-    presented: ParsedApiKey,
+    presented: PresentedKey,
     remembered: boolean,
     request: AuthRequest,
   ): AuthResult {
     const id = presented.id;
     if (known === UNKNOWN) return this.#reject(new InvalidApiKeyError(id), request);
     if (known instanceof AuthUnavailableError) return this.#reject(known, request);
-    if (!remembered && !this.#verify(known, presented.token)) {
+    if (!remembered && !this.#verify(known, presented)) {
       return this.#reject(new InvalidApiKeyError(id), request);
     }
     if (known.revoked) return this.#reject(new ApiKeyRevokedError(id), request);
@@ -355,23 +365,31 @@ export class Authenticator {
   }
 
   /**
-   * Whether `token` is the one that last matched this entry's stored hash. SHA-256 is most of
-   * the cost of a cached request, so an entry remembers the token its hash accepted and later
-   * requests compare against it, in constant time. The token lives only in this process's
-   * cache, as long as the entry does; the store keeps hashes only.
+   * The cache entry whose stored hash `token` has already matched, if any. SHA-256 is most of
+   * the cost of a request, so an entry remembers the token its hash accepted and later requests
+   * compare against it, in constant time. The token lives only in this process's cache, as long
+   * as the entry does; the store keeps hashes only. `peek`, so that a token that is not the
+   * remembered one leaves the entry's place in the LRU as it was.
    */
-  #remembers(known: KnownKey, token: string): boolean {
-    const remembered = known.verifiedToken;
-    if (remembered === undefined) return false;
-    // Both are KEY_LENGTH ASCII characters (the shape was checked), so one byte each.
+  #rememberedEntry(
+    token: string,
+  ): { entry: KnownKey; id: string; environment: KeyEnvironment } | undefined {
+    if (token.length !== KEY_LENGTH) return undefined;
+    const entry = this.#cache?.peek(keyIdPosition(token));
+    const remembered = entry?.verifiedToken;
+    if (entry === undefined || remembered === undefined) return undefined;
+    // Both are KEY_LENGTH characters, one byte each in latin1 (a longer or non-ASCII token is
+    // not the remembered ASCII one, and the byte comparison says so).
     this.#scratch.write(token, 0, 'latin1');
-    return timingSafeEqual(this.#scratch, remembered);
+    if (!timingSafeEqual(this.#scratch, remembered)) return undefined;
+    return { entry, id: entry.id, environment: entry.verifiedEnvironment! };
   }
 
-  /** The stored hash decides; a token it accepts is remembered (see `#remembers`). */
-  #verify(known: KnownKey, token: string): boolean {
-    if (!this.#hasher.verify(token, known.hash)) return false;
-    known.verifiedToken = Buffer.from(token, 'latin1');
+  /** The stored hash decides; a token it accepts is remembered (see `#rememberedEntry`). */
+  #verify(known: KnownKey, presented: PresentedKey): boolean {
+    if (!this.#hasher.verify(presented.token, known.hash)) return false;
+    known.verifiedToken = Buffer.from(presented.token, 'latin1');
+    known.verifiedEnvironment = presented.environment;
     return true;
   }
 
@@ -488,6 +506,7 @@ export class Authenticator {
       expiresAt,
       principals: {},
       verifiedToken: undefined,
+      verifiedEnvironment: undefined,
     };
   }
 

@@ -75,6 +75,14 @@ export function readKeyShape(token: string): KeyShape | undefined {
   };
 }
 
+/**
+ * Where the id would be in a token of the key's length: for finding a cache entry before any
+ * check. Says nothing about whether `token` is a key.
+ */
+export function keyIdPosition(token: string): string {
+  return token.slice(ID_START, ID_END);
+}
+
 /** Whether a token of the key's shape ends in the CRC-32 of what comes before. */
 export function hasValidChecksum(token: string): boolean {
   let checksum = 0;
