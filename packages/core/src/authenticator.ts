@@ -559,6 +559,36 @@ export class Authenticator {
   }
 }
 
+/**
+ * For adapters: the authenticator a middleware should use, from options that are either an
+ * `authenticator` made elsewhere or the options to build one, beside the adapter's own
+ * (`adapterOptions`, their names). Authenticator options next to a ready authenticator would be
+ * ignored, so they are a `ConfigurationError`.
+ */
+export function authenticatorFromOptions(
+  options: (AuthenticatorOptions | { readonly authenticator: Authenticator }) & object,
+  adapterOptions: readonly string[],
+): Authenticator {
+  if (options === null || typeof options !== 'object') {
+    throw new ConfigurationError('options are required: at least { store } or { authenticator }');
+  }
+  if (!('authenticator' in options) || options.authenticator === undefined) {
+    return new Authenticator(options as AuthenticatorOptions);
+  }
+  if (!(options.authenticator instanceof Authenticator)) {
+    throw new ConfigurationError('authenticator must be made by createAuthenticator()');
+  }
+  const ignored = Object.keys(options).filter(
+    (name) => name !== 'authenticator' && !adapterOptions.includes(name),
+  );
+  if (ignored.length > 0) {
+    throw new ConfigurationError(
+      `${ignored.join(', ')} cannot be given with authenticator: pass them to createAuthenticator()`,
+    );
+  }
+  return options.authenticator;
+}
+
 /** Builds an authenticator; every option is checked here, once. */
 export function createAuthenticator(options: AuthenticatorOptions): Authenticator {
   return new Authenticator(options);

@@ -13,6 +13,7 @@ export type {
 } from './authenticator.js';
 export {
   Authenticator,
+  authenticatorFromOptions,
   checkAccess,
   createAuthenticator,
   StoredRecordError,

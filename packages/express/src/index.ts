@@ -9,7 +9,8 @@ import type {
   Scope,
 } from '@orkesta/auth';
 import {
-  Authenticator,
+  type Authenticator,
+  authenticatorFromOptions,
   authorizationFromRawHeaders,
   ConfigurationError,
   checkAccess,
@@ -78,7 +79,7 @@ export function orkestaAuth(options: OrkestaAuthOptions): OrkestaAuthMiddleware 
   if (onFailure !== 'respond' && onFailure !== 'next') {
     throw new ConfigurationError('onFailure must be "respond" or "next"');
   }
-  const authenticator = authenticatorFrom(options);
+  const authenticator = authenticatorFromOptions(options, ['workspace', 'onFailure']);
   const context: MiddlewareContext = { authenticator, onFailure };
   const middleware = function orkestaAuthMiddleware(
     req: AuthenticatedRequest,
@@ -107,23 +108,6 @@ export function orkestaAuth(options: OrkestaAuthOptions): OrkestaAuthMiddleware 
 
 /** The middleware, and the authenticator it uses: for `close()` at shutdown, or `invalidate`. */
 export type OrkestaAuthMiddleware = RequestHandler & { readonly authenticator: Authenticator };
-
-const EXPRESS_OPTIONS = new Set(['authenticator', 'workspace', 'onFailure']);
-
-function authenticatorFrom(options: OrkestaAuthOptions): Authenticator {
-  if (options.authenticator === undefined) return new Authenticator(options);
-  if (!(options.authenticator instanceof Authenticator)) {
-    throw new ConfigurationError('authenticator must be made by createAuthenticator()');
-  }
-  // Options beside a ready authenticator would be ignored: say so rather than drop them.
-  const ignored = Object.keys(options).filter((name) => !EXPRESS_OPTIONS.has(name));
-  if (ignored.length > 0) {
-    throw new ConfigurationError(
-      `${ignored.join(', ')} cannot be given with authenticator: pass them to createAuthenticator()`,
-    );
-  }
-  return options.authenticator;
-}
 
 /**
  * The request as the core reads it. Each field is read from Express only when the core asks:

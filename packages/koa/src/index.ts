@@ -1,0 +1,155 @@
+import type {
+  AnyAuthError,
+  AuthenticatedKey,
+  Authenticator,
+  AuthenticatorOptions,
+  AuthorizationInput,
+  AuthRequest,
+  AuthResult,
+  Scope,
+} from '@orkesta/auth';
+import {
+  authenticatorFromOptions,
+  authorizationFromRawHeaders,
+  ConfigurationError,
+  checkAccess,
+  renderAuthError,
+  requireScope as scopeRequirement,
+} from '@orkesta/auth';
+import type { Context, Middleware, Next } from 'koa';
+
+export * from '@orkesta/auth';
+
+declare module 'koa' {
+  interface DefaultState {
+    /** The authenticated API key, set by `orkestaAuth()`. */
+    auth?: AuthenticatedKey;
+  }
+}
+
+interface KoaOptions {
+  /**
+   * The workspace the route belongs to (a path segment, a header); a key of another workspace
+   * gets 403 `workspace_mismatch`. Return `undefined` for routes that name no workspace.
+   */
+  readonly workspace?: (ctx: Context) => string | undefined;
+  /**
+   * `'respond'` (default) answers failures with the contract's status, headers and
+   * problem+json body. `'throw'` throws the `AuthError` (with `status`, `expose` and `headers`
+   * set) for your own error handling; Koa's default handler then sends its status and headers.
+   */
+  readonly onFailure?: 'respond' | 'throw';
+}
+
+/** Options of `orkestaAuth`: an authenticator's options, or an authenticator built elsewhere. */
+export type OrkestaAuthOptions =
+  | (AuthenticatorOptions & KoaOptions & { readonly authenticator?: never })
+  | (KoaOptions & { readonly authenticator: Authenticator });
+
+/** The middleware, and the authenticator it uses: for `close()` at shutdown, or `invalidate`. */
+export type OrkestaAuthMiddleware = Middleware & { readonly authenticator: Authenticator };
+
+/** What `orkestaAuth` leaves on the context for `requireScope`. */
+interface MiddlewareContext {
+  readonly authenticator: Authenticator;
+  readonly onFailure: 'respond' | 'throw';
+}
+
+const CONTEXT = Symbol('orkesta-auth');
+
+interface AuthenticatedContext extends Context {
+  [CONTEXT]?: MiddlewareContext;
+}
+
+/**
+ * Authenticates every request it sees: sets `ctx.state.auth` and calls `next()`, or answers
+ * (or throws) the contract's error. Options are checked here, once.
+ */
+export function orkestaAuth(options: OrkestaAuthOptions): OrkestaAuthMiddleware {
+  if (options === null || typeof options !== 'object') {
+    throw new ConfigurationError('orkestaAuth(options) needs options: at least { store }');
+  }
+  const { workspace, onFailure = 'respond' } = options;
+  if (workspace !== undefined && typeof workspace !== 'function') {
+    throw new ConfigurationError('workspace must be a function (ctx) => string | undefined');
+  }
+  if (onFailure !== 'respond' && onFailure !== 'throw') {
+    throw new ConfigurationError('onFailure must be "respond" or "throw"');
+  }
+  const authenticator = authenticatorFromOptions(options, ['workspace', 'onFailure']);
+  const context: MiddlewareContext = { authenticator, onFailure };
+
+  const middleware: Middleware = async function orkestaAuthMiddleware(
+    ctx: AuthenticatedContext,
+    next: Next,
+  ) {
+    ctx[CONTEXT] = context;
+    // A resolver that throws is the application's bug: it propagates, and nothing is admitted.
+    const workspaceId = workspace?.(ctx);
+    const pending = authenticator.authenticateMaybeSync(new KoaAuthRequest(ctx, workspaceId));
+    const result: AuthResult = pending instanceof Promise ? await pending : pending;
+    if (!result.ok) return fail(context, result.error, ctx);
+    ctx.state.auth = result.key;
+    return next();
+  };
+  return Object.assign(middleware, { authenticator });
+}
+
+/**
+ * Admits keys of `scope` or higher; mount it after `orkestaAuth()`. The scope is checked now:
+ * an unknown one throws a `ConfigurationError` at startup.
+ */
+export function requireScope(scope: Scope): Middleware {
+  const requirement = scopeRequirement(scope);
+  return function requireScopeMiddleware(ctx: AuthenticatedContext, next: Next) {
+    const context = ctx[CONTEXT];
+    // Without orkestaAuth() on this route there is no key, whatever ctx.state.auth may hold.
+    // `ctx` itself is the origin: its `ip` and `path` getters run only if a hook reads them.
+    const denied =
+      context === undefined
+        ? checkAccess(undefined, requirement)
+        : context.authenticator.authorize(ctx.state.auth, requirement, ctx);
+    if (denied !== undefined) return fail(context, denied, ctx);
+    return next();
+  };
+}
+
+/**
+ * The request as the core reads it. Each field is read from Koa only when the core asks:
+ * `secure` (which honours `app.proxy`) only when HTTPS is required, `ip` and `path` for hooks.
+ */
+class KoaAuthRequest implements AuthRequest {
+  readonly #ctx: Context;
+  readonly workspaceId: string | undefined;
+
+  constructor(ctx: Context, workspaceId: string | undefined) {
+    this.#ctx = ctx;
+    this.workspaceId = workspaceId;
+  }
+
+  get authorization(): AuthorizationInput {
+    return authorizationFromRawHeaders(this.#ctx.req.rawHeaders);
+  }
+
+  get secure(): boolean {
+    return this.#ctx.secure;
+  }
+
+  get ip(): string {
+    return this.#ctx.ip;
+  }
+
+  get path(): string {
+    return this.#ctx.path;
+  }
+}
+
+function fail(context: MiddlewareContext | undefined, error: AnyAuthError, ctx: Context): void {
+  if (context?.onFailure === 'throw') throw context.authenticator.withHeaders(error);
+  const rendered =
+    context === undefined ? renderAuthError(error) : context.authenticator.render(error);
+  ctx.status = rendered.status;
+  ctx.set(rendered.headers);
+  // A string body keeps the problem+json type set above (an object would become JSON).
+  ctx.body = JSON.stringify(rendered.body);
+}
