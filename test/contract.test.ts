@@ -2,13 +2,19 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { expressHarness } from './adapters/express.js';
 import type { AdapterHarness, RunningApp } from './adapters/harness.js';
 import { koaHarness } from './adapters/koa.js';
+import { nestExpressHarness, nestFastifyHarness } from './adapters/nest.js';
 import { CONTRACT_CASES } from './contract-cases.js';
 import type { ContractFixture } from './fixtures.js';
 import { createContractFixture, WORKSPACE } from './fixtures.js';
 import { send } from './http.js';
 
 /** Every adapter runs the same table; issue by issue, more adapters join this list. */
-const ADAPTERS: readonly AdapterHarness[] = [expressHarness, koaHarness];
+const ADAPTERS: readonly AdapterHarness[] = [
+  expressHarness,
+  koaHarness,
+  nestExpressHarness,
+  nestFastifyHarness,
+];
 
 describe.each(ADAPTERS)('behaviour contract over $name', (harness) => {
   let fixture: ContractFixture;

@@ -1,0 +1,11 @@
+export * from '@orkesta/auth';
+export { ApiKey, Public, RequireScope, Scope, Workspace } from './decorators.js';
+export { OrkestaAuthExceptionFilter } from './filter.js';
+export { OrkestaAuthException, OrkestaAuthGuard } from './guard.js';
+export type {
+  OrkestaAuthModuleAsyncOptions,
+  OrkestaAuthModuleOptions,
+  OrkestaAuthOptionsFactory,
+} from './module.js';
+export { OrkestaAuthModule } from './module.js';
+export { KeyLookup, ORKESTA_AUTH_OPTIONS } from './tokens.js';

@@ -1,0 +1,279 @@
+import 'reflect-metadata';
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import type { ArgumentsHost, ExceptionFilter, INestApplication } from '@nestjs/common';
+import {
+  Catch,
+  Controller,
+  Get,
+  Inject,
+  Injectable,
+  Module,
+  Scope as ProviderScope,
+  UseGuards,
+} from '@nestjs/common';
+import { APP_FILTER, NestFactory } from '@nestjs/core';
+import request from 'supertest';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { AuthenticatedKey, OrkestaAuthOptionsFactory } from '../src/index.js';
+import {
+  ApiKey,
+  Authenticator,
+  ConfigurationError,
+  createKeyManager,
+  KeyLookup,
+  MemoryKeyStore,
+  OrkestaAuthGuard,
+  OrkestaAuthModule,
+  Public,
+  RequireScope,
+  Scope,
+  Workspace,
+} from '../src/index.js';
+
+const store = new MemoryKeyStore();
+const manager = createKeyManager({ store });
+const issue = async (scope: 'read-only' | 'read-write' | 'admin') =>
+  (await manager.create({ workspaceId: 'ws_1', name: `nest-${scope}`, scope })).key;
+const keys = {
+  readOnly: await issue('read-only'),
+  readWrite: await issue('read-write'),
+  admin: await issue('admin'),
+};
+
+@Controller('payments')
+@Scope('read-write')
+class PaymentsController {
+  @Get()
+  @RequireScope('read-only') // the handler's scope wins over its class's
+  list(@ApiKey() key: AuthenticatedKey, @Workspace() workspace: string) {
+    return { keyId: key.keyId, workspace };
+  }
+
+  @Get('create')
+  create(@ApiKey() key: AuthenticatedKey) {
+    return { scope: key.scope };
+  }
+
+  @Get('health')
+  @Public()
+  health() {
+    return { status: 'ok' };
+  }
+
+  @Get('domain')
+  @Scope('read-only')
+  domain(): never {
+    throw new DomainError('not ours');
+  }
+}
+
+/** The application's own filter for its own errors: ours must still answer auth failures. */
+class DomainError extends Error {}
+
+@Catch(DomainError)
+class DomainFilter implements ExceptionFilter {
+  catch(_error: DomainError, host: ArgumentsHost) {
+    host.switchToHttp().getResponse().status(418).json({ domain: true });
+  }
+}
+
+const apps: INestApplication[] = [];
+afterEach(async () => {
+  for (const app of apps.splice(0)) await app.close();
+});
+
+async function start(
+  imports: unknown[],
+  extra: { controllers?: unknown[]; providers?: unknown[] } = {},
+) {
+  @Module({
+    imports: imports as never[],
+    controllers: (extra.controllers ?? [PaymentsController]) as never[],
+    providers: [
+      { provide: APP_FILTER, useClass: DomainFilter },
+      ...((extra.providers ?? []) as never[]),
+    ],
+  })
+  class AppModule {}
+  const app = await NestFactory.create(AppModule, { logger: false, abortOnError: false });
+  await app.init();
+  apps.push(app);
+  return request(app.getHttpServer());
+}
+
+const local = { requireHttps: false } as const;
+
+describe('OrkestaAuthModule.forRoot with the global guard', () => {
+  it('admits by @Scope (handler over class), skips @Public, injects @ApiKey and @Workspace', async () => {
+    const http = await start([OrkestaAuthModule.forRoot({ store, ...local })]);
+    const list = await http.get('/payments').set('Authorization', `Bearer ${keys.readOnly}`);
+    expect(list.status).toBe(200);
+    expect(list.body).toEqual({ keyId: keys.readOnly.split('_')[2], workspace: 'ws_1' });
+
+    const create = await http
+      .get('/payments/create')
+      .set('Authorization', `Bearer ${keys.readOnly}`);
+    expect(create.status).toBe(403);
+    expect(create.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(create.headers['www-authenticate']).toBe(
+      'Bearer realm="api", error="insufficient_scope", scope="read-write"',
+    );
+    expect(create.body.code).toBe('insufficient_scope');
+    expect(
+      (await http.get('/payments/create').set('Authorization', `Bearer ${keys.admin}`)).body,
+    ).toEqual({
+      scope: 'admin',
+    });
+
+    expect((await http.get('/payments/health')).status).toBe(200);
+    // The application's filter still handles its own errors.
+    const domain = await http
+      .get('/payments/domain')
+      .set('Authorization', `Bearer ${keys.readOnly}`);
+    expect(domain.status).toBe(418);
+    expect(domain.body).toEqual({ domain: true });
+    const missing = await http.get('/payments');
+    expect(missing.status).toBe(401);
+    expect(missing.body.code).toBe('missing_api_key');
+    expect(missing.headers['www-authenticate']).toBe('Bearer realm="api"');
+  });
+});
+
+describe('OrkestaAuthModule.forRootAsync', () => {
+  @Module({ providers: [{ provide: KeyLookup, useValue: store }], exports: [KeyLookup] })
+  class StoreModule {}
+
+  @Injectable()
+  class OptionsFactory implements OrkestaAuthOptionsFactory {
+    createOrkestaAuthOptions() {
+      return { store, ...local };
+    }
+  }
+
+  it('useFactory with inject and imports, the store coming through the KeyLookup token', async () => {
+    const http = await start([
+      OrkestaAuthModule.forRootAsync({
+        imports: [StoreModule],
+        inject: [KeyLookup],
+        useFactory: (lookup: KeyLookup) => ({ store: lookup, ...local }),
+      }),
+    ]);
+    expect(
+      (await http.get('/payments').set('Authorization', `Bearer ${keys.readOnly}`)).status,
+    ).toBe(200);
+  });
+
+  it('a provider of KeyLookup in an imported module is the store when options name none', async () => {
+    const http = await start([
+      OrkestaAuthModule.forRootAsync({ imports: [StoreModule], useFactory: () => ({ ...local }) }),
+    ]);
+    expect(
+      (await http.get('/payments').set('Authorization', `Bearer ${keys.readOnly}`)).status,
+    ).toBe(200);
+    expect((await http.get('/payments').set('Authorization', 'Bearer x')).body.code).toBe(
+      'invalid_api_key',
+    );
+  });
+
+  it('useClass and useExisting', async () => {
+    const viaClass = await start([OrkestaAuthModule.forRootAsync({ useClass: OptionsFactory })]);
+    expect(
+      (await viaClass.get('/payments').set('Authorization', `Bearer ${keys.readOnly}`)).status,
+    ).toBe(200);
+
+    @Module({ providers: [OptionsFactory], exports: [OptionsFactory] })
+    class FactoryModule {}
+    const viaExisting = await start([
+      OrkestaAuthModule.forRootAsync({ imports: [FactoryModule], useExisting: OptionsFactory }),
+    ]);
+    expect(
+      (await viaExisting.get('/payments').set('Authorization', `Bearer ${keys.readOnly}`)).status,
+    ).toBe(200);
+  });
+
+  it('refuses to start without a store, and with zero or two ways to make options', async () => {
+    await expect(
+      start([OrkestaAuthModule.forRootAsync({ useFactory: () => ({ ...local }) })]),
+    ).rejects.toBeInstanceOf(ConfigurationError);
+    expect(() => OrkestaAuthModule.forRootAsync({})).toThrow(ConfigurationError);
+    expect(() =>
+      OrkestaAuthModule.forRootAsync({ useClass: OptionsFactory, useExisting: OptionsFactory }),
+    ).toThrow(ConfigurationError);
+    expect(() => OrkestaAuthModule.forRoot({ store, globalGuard: 'yes' } as never)).toThrow(
+      ConfigurationError,
+    );
+  });
+});
+
+describe('per-controller guard', () => {
+  @Controller('open')
+  class OpenController {
+    @Get()
+    open() {
+      return { open: true };
+    }
+  }
+
+  @Controller('guarded')
+  @UseGuards(OrkestaAuthGuard)
+  class GuardedController {
+    @Get()
+    @Scope('read-only')
+    guarded(@Workspace() workspace: string) {
+      return { workspace };
+    }
+  }
+
+  it('with globalGuard: false only @UseGuards(OrkestaAuthGuard) controllers authenticate', async () => {
+    const http = await start([OrkestaAuthModule.forRoot({ store, ...local, globalGuard: false })], {
+      controllers: [OpenController, GuardedController],
+    });
+    expect((await http.get('/open')).body).toEqual({ open: true });
+    expect((await http.get('/guarded')).status).toBe(401);
+    expect(
+      (await http.get('/guarded').set('Authorization', `Bearer ${keys.readOnly}`)).body,
+    ).toEqual({
+      workspace: 'ws_1',
+    });
+  });
+});
+
+describe('decorators and exports', () => {
+  it('an unknown scope is a ConfigurationError where it is declared', () => {
+    expect(() => Scope('owner' as never)).toThrow(ConfigurationError);
+  });
+
+  it("ours is RequireScope as well as Scope; Nest's Scope stays its own", () => {
+    expect(RequireScope).toBe(Scope);
+    expect(ProviderScope.REQUEST).toBeDefined();
+  });
+
+  it('the Authenticator is injectable, for invalidate() or close()', async () => {
+    @Injectable()
+    class UsesAuthenticator {
+      constructor(@Inject(Authenticator) readonly authenticator: Authenticator) {}
+    }
+    @Module({ providers: [UsesAuthenticator] })
+    class Consumer {}
+    const app = await NestFactory.createApplicationContext(
+      {
+        module: class Root {},
+        imports: [OrkestaAuthModule.forRoot({ store }), Consumer],
+      } as never,
+      { logger: false, abortOnError: false },
+    );
+    apps.push(app as unknown as INestApplication);
+    expect(app.get(UsesAuthenticator).authenticator).toBeInstanceOf(Authenticator);
+  });
+
+  it('loads from a CommonJS file with require()', () => {
+    const cjs = fileURLToPath(new URL('./fixtures/require.cjs', import.meta.url));
+    const out = execFileSync(process.execPath, [cjs], { encoding: 'utf8' });
+    expect(JSON.parse(out)).toEqual({
+      OrkestaAuthModule: 'function',
+      Scope: 'function',
+      RequireScope: true,
+    });
+  });
+});
