@@ -53,7 +53,6 @@ export interface OrkestaAuthModuleAsyncOptions
  * `OrkestaAuthGuard` (global by default) and the filter that sends its refusals as the
  * contract says. Global, so the guard and the authenticator can be injected anywhere.
  */
-// biome-ignore lint/complexity/noStaticOnlyClass: a Nest dynamic module is a class with static factories.
 @Module({})
 export class OrkestaAuthModule {
   static forRoot(options: OrkestaAuthModuleOptions & GuardPlacement): DynamicModule {
