@@ -1,9 +1,9 @@
-import type { AddressInfo } from 'node:net';
 import type { Authenticator } from '@orkesta/auth';
 import { orkestaAuth, requireScope } from '@orkesta/auth-express';
 import type { Request, Response } from 'express';
 import express from 'express';
 import type { AdapterHarness, RunningApp } from './harness.js';
+import { runningApp } from './harness.js';
 
 function admitted(req: Request, res: Response): void {
   const key = req.auth!;
@@ -28,16 +28,6 @@ export const expressHarness: AdapterHarness = {
     app.post('/write', requireScope('read-write'), admitted);
     app.get('/admin', requireScope('admin'), admitted);
 
-    const server = app.listen(0, '127.0.0.1');
-    await new Promise<void>((resolve) => server.once('listening', resolve));
-    const { port } = server.address() as AddressInfo;
-    return {
-      baseUrl: `http://127.0.0.1:${port}`,
-      close: () =>
-        new Promise<void>((resolve, reject) => {
-          server.closeAllConnections();
-          server.close((error) => (error ? reject(error) : resolve()));
-        }),
-    };
+    return runningApp(app.listen(0, '127.0.0.1'));
   },
 };

@@ -1,3 +1,5 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { Authenticator } from '@orkesta/auth';
 
 /**
@@ -19,4 +21,18 @@ export interface AdapterHarness {
 export interface RunningApp {
   readonly baseUrl: string;
   close(): Promise<void>;
+}
+
+/** Waits for `server` (listening on 127.0.0.1, port 0) and describes it as a `RunningApp`. */
+export async function runningApp(server: Server): Promise<RunningApp> {
+  if (!server.listening) await new Promise<void>((resolve) => server.once('listening', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    baseUrl: `http://127.0.0.1:${port}`,
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.closeAllConnections();
+        server.close((error) => (error ? reject(error) : resolve()));
+      }),
+  };
 }

@@ -1,9 +1,9 @@
-import type { AddressInfo } from 'node:net';
 import type { Authenticator } from '@orkesta/auth';
 import { orkestaAuth, requireScope } from '@orkesta/auth-koa';
 import type { Middleware } from 'koa';
 import Koa from 'koa';
 import type { AdapterHarness, RunningApp } from './harness.js';
+import { runningApp } from './harness.js';
 
 const WORKSPACE_PATH = /^\/workspaces\/([^/]+)\/read$/;
 
@@ -37,16 +37,6 @@ export const koaHarness: AdapterHarness = {
         ctx.body = { keyId: key.keyId, workspaceId: key.workspaceId, scope: key.scope };
       });
     });
-    const server = app.listen(0, '127.0.0.1');
-    await new Promise<void>((resolve) => server.once('listening', resolve));
-    const { port } = server.address() as AddressInfo;
-    return {
-      baseUrl: `http://127.0.0.1:${port}`,
-      close: () =>
-        new Promise<void>((resolve, reject) => {
-          server.closeAllConnections();
-          server.close((error) => (error ? reject(error) : resolve()));
-        }),
-    };
+    return runningApp(app.listen(0, '127.0.0.1'));
   },
 };

@@ -589,6 +589,42 @@ export function authenticatorFromOptions(
   return options.authenticator;
 }
 
+/** What every middleware adapter (Express, Koa) takes besides the authenticator's options. */
+export interface MiddlewareOptions<Request, FailureMode extends string> {
+  /** The route's workspace, read from the framework's request; `undefined` for none. */
+  readonly workspace?: ((request: Request) => string | undefined) | undefined;
+  /** How a refusal leaves the middleware: `'respond'`, or the adapter's hand-over mode. */
+  readonly onFailure?: FailureMode | 'respond' | undefined;
+}
+
+/**
+ * For middleware adapters: their options checked once, at creation. Returns the authenticator
+ * (see `authenticatorFromOptions`), the workspace resolver and the failure mode, which is
+ * `'respond'` or the adapter's `handOver` mode (`'next'` in Express, `'throw'` in Koa).
+ */
+export function middlewareOptions<Request, FailureMode extends string>(
+  options: MiddlewareOptions<Request, FailureMode> &
+    (AuthenticatorOptions | { readonly authenticator: Authenticator }),
+  handOver: FailureMode,
+): {
+  authenticator: Authenticator;
+  workspace: ((request: Request) => string | undefined) | undefined;
+  onFailure: FailureMode | 'respond';
+} {
+  if (options === null || typeof options !== 'object') {
+    throw new ConfigurationError('orkestaAuth(options) needs options: at least { store }');
+  }
+  const { workspace, onFailure = 'respond' } = options;
+  if (workspace !== undefined && typeof workspace !== 'function') {
+    throw new ConfigurationError('workspace must be a function (request) => string | undefined');
+  }
+  if (onFailure !== 'respond' && onFailure !== handOver) {
+    throw new ConfigurationError(`onFailure must be "respond" or "${handOver}"`);
+  }
+  const authenticator = authenticatorFromOptions(options, ['workspace', 'onFailure']);
+  return { authenticator, workspace, onFailure };
+}
+
 /** Builds an authenticator; every option is checked here, once. */
 export function createAuthenticator(options: AuthenticatorOptions): Authenticator {
   return new Authenticator(options);

@@ -8,6 +8,7 @@ export type {
   AuthResult,
   CacheOptions,
   ErrorContext,
+  MiddlewareOptions,
   RejectedEvent,
   RequestOrigin,
 } from './authenticator.js';
@@ -16,6 +17,7 @@ export {
   authenticatorFromOptions,
   checkAccess,
   createAuthenticator,
+  middlewareOptions,
   StoredRecordError,
   StoreTimeoutError,
 } from './authenticator.js';

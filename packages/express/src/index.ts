@@ -10,11 +10,10 @@ import type {
 } from '@orkesta/auth';
 import {
   type Authenticator,
-  authenticatorFromOptions,
   authorizationFromRawHeaders,
-  ConfigurationError,
   checkAccess,
   isAuthError,
+  middlewareOptions,
   renderAuthError,
   requireScope as scopeRequirement,
 } from '@orkesta/auth';
@@ -69,17 +68,10 @@ interface AuthenticatedRequest extends Request {
  * `ConfigurationError` at startup.
  */
 export function orkestaAuth(options: OrkestaAuthOptions): OrkestaAuthMiddleware {
-  if (options === null || typeof options !== 'object') {
-    throw new ConfigurationError('orkestaAuth(options) needs options: at least { store }');
-  }
-  const { workspace, onFailure = 'respond' } = options;
-  if (workspace !== undefined && typeof workspace !== 'function') {
-    throw new ConfigurationError('workspace must be a function (req) => string | undefined');
-  }
-  if (onFailure !== 'respond' && onFailure !== 'next') {
-    throw new ConfigurationError('onFailure must be "respond" or "next"');
-  }
-  const authenticator = authenticatorFromOptions(options, ['workspace', 'onFailure']);
+  const { authenticator, workspace, onFailure } = middlewareOptions<Request, 'next'>(
+    options,
+    'next',
+  );
   const context: MiddlewareContext = { authenticator, onFailure };
   const middleware = function orkestaAuthMiddleware(
     req: AuthenticatedRequest,

@@ -9,10 +9,9 @@ import type {
   Scope,
 } from '@orkesta/auth';
 import {
-  authenticatorFromOptions,
   authorizationFromRawHeaders,
-  ConfigurationError,
   checkAccess,
+  middlewareOptions,
   renderAuthError,
   requireScope as scopeRequirement,
 } from '@orkesta/auth';
@@ -66,17 +65,10 @@ interface AuthenticatedContext extends Context {
  * (or throws) the contract's error. Options are checked here, once.
  */
 export function orkestaAuth(options: OrkestaAuthOptions): OrkestaAuthMiddleware {
-  if (options === null || typeof options !== 'object') {
-    throw new ConfigurationError('orkestaAuth(options) needs options: at least { store }');
-  }
-  const { workspace, onFailure = 'respond' } = options;
-  if (workspace !== undefined && typeof workspace !== 'function') {
-    throw new ConfigurationError('workspace must be a function (ctx) => string | undefined');
-  }
-  if (onFailure !== 'respond' && onFailure !== 'throw') {
-    throw new ConfigurationError('onFailure must be "respond" or "throw"');
-  }
-  const authenticator = authenticatorFromOptions(options, ['workspace', 'onFailure']);
+  const { authenticator, workspace, onFailure } = middlewareOptions<Context, 'throw'>(
+    options,
+    'throw',
+  );
   const context: MiddlewareContext = { authenticator, onFailure };
 
   const middleware: Middleware = async function orkestaAuthMiddleware(
