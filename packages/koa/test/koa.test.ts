@@ -210,6 +210,14 @@ describe('Koa 2', () => {
     const missing = await serve(app).get('/');
     expect(missing.status).toBe(401);
     expect(missing.headers['www-authenticate']).toBe('Bearer realm="api"');
+
+    const throwing = new Koa2();
+    throwing.silent = true;
+    throwing.use(orkestaAuth({ store, requireHttps: false, onFailure: 'throw' }));
+    throwing.use(echo);
+    const thrown = await serve(throwing).get('/').set('Authorization', 'Bearer nope');
+    expect(thrown.status).toBe(401);
+    expect(thrown.headers['www-authenticate']).toBe('Bearer realm="api", error="invalid_token"');
   });
 });
 

@@ -1,5 +1,5 @@
 import type { CanActivate, ExecutionContext } from '@nestjs/common';
-import { Inject, Injectable } from '@nestjs/common';
+import { HttpException, Inject, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type {
   AnyAuthError,
@@ -9,30 +9,23 @@ import type {
   RenderedError,
   Scope,
 } from '@orkesta/auth';
-import { Authenticator, authorizationFromRawHeaders } from '@orkesta/auth';
+import { Authenticator, authorizationFromRawHeaders, ConfigurationError } from '@orkesta/auth';
 import { PUBLIC_METADATA, SCOPE_METADATA } from './tokens.js';
 
 /**
- * A refusal on its way to `OrkestaAuthExceptionFilter`, which sends `rendered` as it is. Not an
- * `HttpException`: Nest's own filter would send it as plain JSON without the challenge headers.
+ * A refusal: an `HttpException` whose response is the problem body, thrown after the guard has
+ * set the challenge headers on the response. The module's `OrkestaAuthExceptionFilter` sends
+ * it exactly as rendered; a catch-all filter built on Nest's `BaseExceptionFilter` still sends
+ * the same status, headers and body.
  */
-export class OrkestaAuthException extends Error {
+export class OrkestaAuthException extends HttpException {
   readonly error: AnyAuthError;
   readonly rendered: RenderedError;
 
   constructor(error: AnyAuthError, rendered: RenderedError) {
-    super(error.message);
+    super(rendered.body, rendered.status);
     this.error = error;
     this.rendered = rendered;
-  }
-
-  override get name(): string {
-    return 'OrkestaAuthException';
-  }
-
-  /** The HTTP status, for filters and loggers that look for one. */
-  getStatus(): number {
-    return this.rendered.status;
   }
 }
 
@@ -67,24 +60,39 @@ export class OrkestaAuthGuard implements CanActivate {
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     if (this.isPublic(context)) return true;
-    const request = context.switchToHttp().getRequest<PlatformRequest>();
+    if (context.getType() !== 'http') {
+      // Fail closed, and say why: this guard reads HTTP requests only.
+      throw new ConfigurationError(
+        `OrkestaAuthGuard guards HTTP requests only, not "${context.getType()}": mark the handler @Public() or set globalGuard: false`,
+      );
+    }
+    const http = context.switchToHttp();
+    const request = http.getRequest<PlatformRequest>();
     const result = await this.authenticator.authenticateMaybeSync(
       this.toAuthRequest(request, this.workspaceOf(context), this.requiredScope(context)),
     );
-    if (!result.ok)
-      throw new OrkestaAuthException(result.error, this.authenticator.render(result.error));
-    request.auth = result.key;
-    return true;
+    if (result.ok) {
+      request.auth = result.key;
+      return true;
+    }
+    const rendered = this.authenticator.render(result.error);
+    // Set here as well as by the module's filter, so that any filter that sends the exception
+    // sends the challenge and Retry-After too. Express and Fastify both have `header()`.
+    const response = http.getResponse<{ header(name: string, value: string): unknown }>();
+    for (const [name, value] of Object.entries(rendered.headers)) response.header(name, value);
+    throw new OrkestaAuthException(result.error, rendered);
   }
 
-  /** Whether the handler or its class is `@Public()`. */
+  /**
+   * Whether authentication is skipped: `@Public()` on the handler, or on its class unless the
+   * handler asks for a `@Scope()` of its own (the handler wins over its class).
+   */
   protected isPublic(context: ExecutionContext): boolean {
-    return (
-      this.reflector.getAllAndOverride<boolean | undefined>(PUBLIC_METADATA, [
-        context.getHandler(),
-        context.getClass(),
-      ]) === true
-    );
+    const handler = context.getHandler();
+    const own = this.reflector.get<boolean | undefined>(PUBLIC_METADATA, handler);
+    if (own !== undefined) return own;
+    if (this.reflector.get<Scope | undefined>(SCOPE_METADATA, handler) !== undefined) return false;
+    return this.reflector.get<boolean | undefined>(PUBLIC_METADATA, context.getClass()) === true;
   }
 
   /** The `@Scope()` of the handler, else of its class. */

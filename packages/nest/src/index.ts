@@ -1,3 +1,5 @@
+/** The scope names (`Scope` here is the decorator). */
+export type { Scope as ScopeName } from '@orkesta/auth';
 export * from '@orkesta/auth';
 export { ApiKey, Public, RequireScope, Scope, Workspace } from './decorators.js';
 export { OrkestaAuthExceptionFilter } from './filter.js';

@@ -2,11 +2,12 @@ import type {
   DynamicModule,
   InjectionToken,
   ModuleMetadata,
+  OnApplicationShutdown,
   OptionalFactoryDependency,
   Provider,
   Type,
 } from '@nestjs/common';
-import { Module } from '@nestjs/common';
+import { Inject, Injectable, Module } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import type { AuthenticatorOptions } from '@orkesta/auth';
 import { Authenticator, authenticatorFromOptions, ConfigurationError } from '@orkesta/auth';
@@ -96,6 +97,22 @@ export class OrkestaAuthModule {
   }
 }
 
+/**
+ * Closes the authenticator when the application shuts down (pending last-used times written,
+ * change feed left), unless the application handed in an authenticator of its own to manage.
+ */
+@Injectable()
+class AuthenticatorShutdown implements OnApplicationShutdown {
+  constructor(
+    @Inject(Authenticator) private readonly authenticator: Authenticator,
+    @Inject(ORKESTA_AUTH_OPTIONS) private readonly options: OrkestaAuthModuleOptions,
+  ) {}
+
+  async onApplicationShutdown(): Promise<void> {
+    if (this.options.authenticator === undefined) await this.authenticator.close();
+  }
+}
+
 function buildModule(
   globalGuard: boolean | undefined,
   optionProviders: Provider[],
@@ -107,6 +124,11 @@ function buildModule(
   const authenticator: Provider = {
     provide: Authenticator,
     useFactory: (options: OrkestaAuthModuleOptions, injected: KeyLookup | undefined) => {
+      if ('globalGuard' in options) {
+        throw new ConfigurationError(
+          'globalGuard belongs beside useFactory/useClass/useExisting, not in the options they make',
+        );
+      }
       if (options.authenticator !== undefined) return authenticatorFromOptions(options, []);
       const store = options.store ?? injected;
       if (store === undefined) {
@@ -126,6 +148,7 @@ function buildModule(
       ...optionProviders,
       authenticator,
       OrkestaAuthGuard,
+      AuthenticatorShutdown,
       { provide: APP_FILTER, useClass: OrkestaAuthExceptionFilter },
       ...(globalGuard === false ? [] : [{ provide: APP_GUARD, useExisting: OrkestaAuthGuard }]),
     ],

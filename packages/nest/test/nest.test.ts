@@ -12,7 +12,9 @@ import {
   Scope as ProviderScope,
   UseGuards,
 } from '@nestjs/common';
-import { APP_FILTER, NestFactory } from '@nestjs/core';
+import { APP_FILTER, BaseExceptionFilter, HttpAdapterHost, NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import request from 'supertest';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { AuthenticatedKey, OrkestaAuthOptionsFactory } from '../src/index.js';
@@ -236,6 +238,157 @@ describe('per-controller guard', () => {
     ).toEqual({
       workspace: 'ws_1',
     });
+  });
+});
+
+describe('answers that hold whatever the application adds', () => {
+  @Controller('open-class')
+  @Public()
+  class PublicClassController {
+    @Get()
+    open() {
+      return { open: true };
+    }
+
+    @Get('admin')
+    @Scope('admin') // the handler's own scope wins over its class's @Public()
+    admin(@ApiKey() key: AuthenticatedKey) {
+      return { scope: key.scope };
+    }
+  }
+
+  it('a @Scope handler in a @Public() controller still needs a key', async () => {
+    const http = await start([OrkestaAuthModule.forRoot({ store, ...local })], {
+      controllers: [PublicClassController],
+    });
+    expect((await http.get('/open-class')).status).toBe(200);
+    expect((await http.get('/open-class/admin')).status).toBe(401);
+    expect(
+      (await http.get('/open-class/admin').set('Authorization', `Bearer ${keys.readOnly}`)).status,
+    ).toBe(403);
+    expect(
+      (await http.get('/open-class/admin').set('Authorization', `Bearer ${keys.admin}`)).body,
+    ).toEqual({
+      scope: 'admin',
+    });
+  });
+
+  it('a catch-all global filter built on BaseExceptionFilter sends the same status, headers and body', async () => {
+    @Catch()
+    class CatchAll extends BaseExceptionFilter {}
+    @Module({
+      imports: [OrkestaAuthModule.forRoot({ store, ...local })],
+      controllers: [PaymentsController],
+    })
+    class AppModule {}
+    const app = await NestFactory.create(AppModule, { logger: false, abortOnError: false });
+    app.useGlobalFilters(new CatchAll(app.get(HttpAdapterHost).httpAdapter));
+    await app.init();
+    apps.push(app);
+    const res = await request(app.getHttpServer())
+      .get('/payments/create')
+      .set('Authorization', `Bearer ${keys.readOnly}`);
+    expect(res.status).toBe(403);
+    expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(res.headers['www-authenticate']).toBe(
+      'Bearer realm="api", error="insufficient_scope", scope="read-write"',
+    );
+    expect(res.body).toMatchObject({
+      status: 403,
+      code: 'insufficient_scope',
+      detail: expect.any(String),
+    });
+  });
+
+  it('honours the platform trust proxy: X-Forwarded-Proto counts only from a trusted proxy', async () => {
+    @Module({ imports: [OrkestaAuthModule.forRoot({ store })], controllers: [PaymentsController] })
+    class AppModule {}
+    for (const [trust, status] of [
+      [false, 403],
+      [true, 200],
+    ] as const) {
+      const app = await NestFactory.create<NestExpressApplication>(AppModule, {
+        logger: false,
+        abortOnError: false,
+      });
+      if (trust) app.set('trust proxy', 'loopback');
+      await app.init();
+      apps.push(app);
+      const res = await request(app.getHttpServer())
+        .get('/payments')
+        .set('Authorization', `Bearer ${keys.readOnly}`)
+        .set('X-Forwarded-Proto', 'https');
+      expect(res.status).toBe(status);
+    }
+  });
+
+  it('works with the default global guard on Fastify too', async () => {
+    @Module({ imports: [OrkestaAuthModule.forRoot({ store })], controllers: [PaymentsController] })
+    class AppModule {}
+    const app = await NestFactory.create<NestFastifyApplication>(
+      AppModule,
+      new FastifyAdapter({ trustProxy: '127.0.0.1' }),
+      {
+        logger: false,
+        abortOnError: false,
+      },
+    );
+    await app.listen(0, '127.0.0.1');
+    apps.push(app);
+    const base = (await app.getUrl())
+      .replace('[::1]', '127.0.0.1')
+      .replace('localhost', '127.0.0.1');
+    const get = (headers: Record<string, string>) => fetch(`${base}/payments`, { headers });
+    const admitted = await get({
+      Authorization: `Bearer ${keys.readOnly}`,
+      'X-Forwarded-Proto': 'https',
+    });
+    expect(admitted.status).toBe(200);
+    const refused = await get({ 'X-Forwarded-Proto': 'https' });
+    expect(refused.status).toBe(401);
+    expect(refused.headers.get('www-authenticate')).toBe('Bearer realm="api"');
+    expect(refused.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+    expect(((await refused.json()) as { code: string }).code).toBe('missing_api_key');
+    expect((await get({ Authorization: `Bearer ${keys.readOnly}` })).status).toBe(403);
+  });
+
+  it('closes the authenticator it built when the application shuts down: last-used times are written', async () => {
+    const written: string[][] = [];
+    const spied = new MemoryKeyStore();
+    const { key, record } = await createKeyManager({ store: spied }).create({
+      workspaceId: 'ws_1',
+      name: 'n',
+      scope: 'admin',
+    });
+    const recordLastUsed = spied.recordLastUsed.bind(spied);
+    spied.recordLastUsed = async (batch) => {
+      written.push([...batch.keys()]);
+      await recordLastUsed(batch);
+    };
+    @Module({
+      imports: [OrkestaAuthModule.forRoot({ store: spied, ...local })],
+      controllers: [PaymentsController],
+    })
+    class AppModule {}
+    const app = await NestFactory.create(AppModule, { logger: false, abortOnError: false });
+    await app.init();
+    expect(
+      (await request(app.getHttpServer()).get('/payments').set('Authorization', `Bearer ${key}`))
+        .status,
+    ).toBe(200);
+    expect(written).toEqual([]);
+    await app.close();
+    expect(written).toEqual([[record.id]]);
+  });
+
+  it('globalGuard returned by an async factory is a configuration error', async () => {
+    await expect(
+      start([
+        OrkestaAuthModule.forRootAsync({
+          useFactory: () => ({ store, globalGuard: false }) as never,
+        }),
+      ]),
+    ).rejects.toBeInstanceOf(ConfigurationError);
   });
 });
 
