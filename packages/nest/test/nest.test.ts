@@ -12,12 +12,18 @@ import {
   Scope as ProviderScope,
   UseGuards,
 } from '@nestjs/common';
-import { APP_FILTER, BaseExceptionFilter, HttpAdapterHost, NestFactory } from '@nestjs/core';
+import {
+  APP_FILTER,
+  APP_GUARD,
+  BaseExceptionFilter,
+  HttpAdapterHost,
+  NestFactory,
+} from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import request from 'supertest';
-import { afterEach, describe, expect, it } from 'vitest';
-import type { AuthenticatedKey, OrkestaAuthOptionsFactory } from '../src/index.js';
+import { afterEach, describe, expect, expectTypeOf, it } from 'vitest';
+import type { AuthenticatedKey, OrkestaAuthOptionsFactory, ScopeName } from '../src/index.js';
 import {
   ApiKey,
   Authenticator,
@@ -392,7 +398,38 @@ describe('answers that hold whatever the application adds', () => {
   });
 });
 
+describe('extension points of OrkestaAuthGuard', () => {
+  it('a subclass can change the request the core sees (toAuthRequest) and what is public (isPublic)', async () => {
+    @Injectable()
+    class AdminOnlyGuard extends OrkestaAuthGuard {
+      protected override isPublic(): boolean {
+        return false; // even @Public() routes need a key here
+      }
+      protected override toAuthRequest(
+        ...args: Parameters<OrkestaAuthGuard['toAuthRequest']>
+      ): ReturnType<OrkestaAuthGuard['toAuthRequest']> {
+        const [request, workspaceId] = args;
+        return super.toAuthRequest(request, workspaceId, 'admin');
+      }
+    }
+    const http = await start([OrkestaAuthModule.forRoot({ store, ...local, globalGuard: false })], {
+      providers: [{ provide: APP_GUARD, useClass: AdminOnlyGuard }],
+    });
+    expect((await http.get('/payments/health')).status).toBe(401);
+    const readOnly = await http.get('/payments').set('Authorization', `Bearer ${keys.readOnly}`);
+    expect(readOnly.status).toBe(403);
+    expect(readOnly.headers['www-authenticate']).toContain('scope="admin"');
+    expect((await http.get('/payments').set('Authorization', `Bearer ${keys.admin}`)).status).toBe(
+      200,
+    );
+  });
+});
+
 describe('decorators and exports', () => {
+  it('exports the scope names as the type ScopeName', () => {
+    expectTypeOf<ScopeName>().toEqualTypeOf<'read-only' | 'read-write' | 'admin'>();
+  });
+
   it('an unknown scope is a ConfigurationError where it is declared', () => {
     expect(() => Scope('owner' as never)).toThrow(ConfigurationError);
   });
