@@ -280,9 +280,12 @@ export class Authenticator {
       if (feed === null || typeof feed !== 'object' || typeof feed.subscribe !== 'function') {
         throw new ConfigurationError('changeFeed must have a subscribe(listener) method');
       }
-      this.#unsubscribe = feed.subscribe((keyIds) => {
-        for (const id of keyIds) this.invalidate(id);
-      });
+      this.#unsubscribe = feed.subscribe(
+        (keyIds) => {
+          for (const id of keyIds) this.invalidate(id);
+        },
+        () => this.invalidateAll(),
+      );
     }
   }
 
@@ -429,6 +432,16 @@ export class Authenticator {
     // A lookup under way may carry the state from before the change: let it answer the
     // requests that wait on it, but not fill the cache.
     this.#inflight.delete(keyId);
+  }
+
+  /**
+   * Forgets everything the caches hold; every key is looked up again. Change feeds ask for
+   * this after a gap in which they may have missed changes.
+   */
+  invalidateAll(): void {
+    this.#cache?.clear();
+    this.#unknown?.clear();
+    this.#inflight.clear();
   }
 
   /** Writes pending last-used times and stops listening to the change feed. */

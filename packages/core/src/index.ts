@@ -71,7 +71,8 @@ export type {
   WorkspaceGuard,
 } from './key-manager.js';
 export { createKeyManager, IssuedKey, KeyManager } from './key-manager.js';
-export { MemoryKeyStore } from './memory-store.js';
+export type { ListPosition } from './memory-store.js';
+export { decodeListCursor, encodeListCursor, MemoryKeyStore } from './memory-store.js';
 export type { Problem, ProblemDetails, RenderedError, RenderOptions } from './render.js';
 export {
   ErrorRenderer,

@@ -31,7 +31,7 @@ export class MemoryKeyStore implements KeyStore {
   }
 
   async list(query: ListKeysQuery): Promise<KeyPage> {
-    const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
+    const after = query.cursor === undefined ? undefined : decodeListCursor(query.cursor);
     const matching = [...this.#keys.values()]
       .filter(
         (key) =>
@@ -43,7 +43,7 @@ export class MemoryKeyStore implements KeyStore {
     const items = matching.slice(0, query.limit).map((key) => structuredClone(key));
     const last = items.at(-1);
     return matching.length > query.limit && last !== undefined
-      ? { items, nextCursor: encodeCursor(last) }
+      ? { items, nextCursor: encodeListCursor(last) }
       : { items };
   }
 
@@ -72,22 +72,27 @@ export class MemoryKeyStore implements KeyStore {
   }
 }
 
-interface Position {
+/** Where a listing page ended: stores order keys newest first, ties broken by id. */
+export interface ListPosition {
   readonly createdAt: Date;
   readonly id: string;
 }
 
 /** Newest first; ties broken by id so that paging is stable. */
-function newestFirst(a: Position, b: Position): number {
+function newestFirst(a: ListPosition, b: ListPosition): number {
   return b.createdAt.getTime() - a.createdAt.getTime() || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 }
 
-/** The cursor is opaque to callers: the position of the last item of the page. */
-export function encodeCursor(position: Position): string {
+/**
+ * The cursor is opaque to callers: the position of the last item of the page. Stores that order
+ * like the memory store (newest first, then id) can share this encoding.
+ */
+export function encodeListCursor(position: ListPosition): string {
   return Buffer.from(`${position.createdAt.getTime()}:${position.id}`).toString('base64url');
 }
 
-export function decodeCursor(cursor: string): Position {
+/** The position a cursor names; rejects with `invalid_key_parameters` if no store made it. */
+export function decodeListCursor(cursor: string): ListPosition {
   const [time, id] = Buffer.from(cursor, 'base64url').toString('utf8').split(':');
   const createdAt = new Date(Number(time));
   if (id === undefined || id.length === 0 || Number.isNaN(createdAt.getTime())) {

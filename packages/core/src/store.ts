@@ -93,8 +93,12 @@ export function keyStatus(
 /** Tells every authenticator which keys changed, so they drop them from their caches. */
 export interface KeyChangeFeed {
   publish(keyIds: readonly string[]): void | Promise<void>;
-  /** Calls `listener` with the ids of changed keys; returns the unsubscribe function. */
-  subscribe(listener: (keyIds: readonly string[]) => void): () => void;
+  /**
+   * Calls `listener` with the ids of changed keys; returns the unsubscribe function. A feed
+   * that may have missed changes (it lost its connection and got it back) calls `onReset`,
+   * and the subscriber forgets everything it cached.
+   */
+  subscribe(listener: (keyIds: readonly string[]) => void, onReset?: () => void): () => void;
 }
 
 /** A change feed within one process: enough when every authenticator shares the process. */

@@ -127,3 +127,42 @@ describe('checks of options and requirements', () => {
     expect(checkAccess(key, { workspaceId: 'ws_1', scope: 'read-only' })).toBeUndefined();
   });
 });
+
+describe('a feed that reports a gap', () => {
+  it('onReset makes the authenticator forget every cached key and every unknown id', async () => {
+    const store = new MemoryKeyStore();
+    const manager = createKeyManager({
+      store,
+      changeFeed: { publish: () => {}, subscribe: () => () => {} },
+    });
+    let reset: (() => void) | undefined;
+    const { lookup, calls } = countingLookup(store);
+    const auth = createAuthenticator({
+      store: lookup,
+      changeFeed: {
+        publish: () => {},
+        subscribe: (_listener, onReset) => {
+          reset = onReset;
+          return () => {};
+        },
+      },
+    });
+    const { key, record } = await manager.create({
+      workspaceId: 'ws_1',
+      name: 'erp',
+      scope: 'admin',
+    });
+    const unknown = withChecksum(`ork_live_${'Z'.repeat(12)}_${'a'.repeat(32)}`);
+    expect(codeOf(await auth.authenticate(bearer(key)))).toBe('ok');
+    expect(codeOf(await auth.authenticate(bearer(unknown)))).toBe('invalid_api_key');
+    // Revoked behind the feed's back (no publish): the cache still admits it.
+    await store.update(record.id, { revokedAt: new Date() });
+    expect(codeOf(await auth.authenticate(bearer(key)))).toBe('ok');
+    expect(calls).toHaveLength(2);
+    reset?.();
+    expect(codeOf(await auth.authenticate(bearer(key)))).toBe('api_key_revoked');
+    expect(codeOf(await auth.authenticate(bearer(unknown)))).toBe('invalid_api_key');
+    expect(calls).toHaveLength(4);
+    await auth.close();
+  });
+});

@@ -7,7 +7,10 @@ import {
   keyStatus,
   MemoryKeyStore,
 } from '../src/index.js';
-import { decodeCursor, encodeCursor } from '../src/memory-store.js';
+import {
+  decodeListCursor as decodeCursor,
+  encodeListCursor as encodeCursor,
+} from '../src/memory-store.js';
 import { T0 } from './helpers.js';
 
 let counter = 0;
