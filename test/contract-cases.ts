@@ -1,5 +1,11 @@
 import type { ContractKeys } from './fixtures.js';
-import { OTHER_WORKSPACE, REALM, WORKSPACE } from './fixtures.js';
+import {
+  OTHER_WORKSPACE,
+  READ_WRITE_RATE,
+  REALM,
+  THROTTLED_ADDRESS,
+  WORKSPACE,
+} from './fixtures.js';
 
 /** A request of the table: which key to send, and how. */
 export interface ContractRequest {
@@ -9,6 +15,8 @@ export interface ContractRequest {
   readonly authorization?: (keys: ContractKeys) => string | string[];
   /** Sent over plain HTTP: no `X-Forwarded-Proto: https` from the trusted proxy. */
   readonly plainHttp?: boolean;
+  /** The client address the trusted proxy reports (X-Forwarded-For). */
+  readonly forwardedFor?: string;
 }
 
 export interface ContractExpectation {
@@ -21,6 +29,10 @@ export interface ContractExpectation {
   readonly retryAfter?: string | null;
   /** For admitted requests: the scope of the key that got in. */
   readonly scope?: string;
+  /** Exact `RateLimit-Policy` value, or `null` for none. */
+  readonly rateLimitPolicy?: string | null;
+  /** `RateLimit` value (a pattern when it depends on earlier rows), or `null` for none. */
+  readonly rateLimit?: string | RegExp | null;
 }
 
 export interface ContractCase {
@@ -139,6 +151,27 @@ export const CONTRACT_CASES: readonly ContractCase[] = [
     { path: '/read', authorization: (k) => `Bearer   ${k.readOnly}` },
     'read-only',
   ),
+  // throttle
+  {
+    name: 'an address over its failed attempts is refused before the key is read',
+    request: {
+      path: '/read',
+      authorization: (k) => `Bearer ${k.readOnly}`,
+      forwardedFor: THROTTLED_ADDRESS,
+    },
+    expect: {
+      status: 429,
+      code: 'too_many_failed_attempts',
+      wwwAuthenticate: null,
+      retryAfter: '6',
+      rateLimitPolicy: null,
+    },
+  },
+  admitted(
+    'another address is not held back by it',
+    { path: '/read', authorization: (k) => `Bearer ${k.readOnly}`, forwardedFor: '203.0.113.51' },
+    'read-only',
+  ),
   // format
   invalid('checksum wrong', (k) => `Bearer ${k.badChecksum}`),
   invalid('padding "=" after a valid key', (k) => `Bearer ${k.readOnly}==`),
@@ -188,6 +221,34 @@ export const CONTRACT_CASES: readonly ContractCase[] = [
       authorization: (k) => `Bearer ${k.admin}`,
     },
     expect: { status: 403, code: 'workspace_mismatch', wwwAuthenticate: null, retryAfter: null },
+  },
+  // rate
+  {
+    name: 'a key over its own rate',
+    request: { path: '/read', authorization: (k) => `Bearer ${k.rateLimited}` },
+    expect: {
+      status: 429,
+      code: 'rate_limit_exceeded',
+      wwwAuthenticate: null,
+      retryAfter: '3600',
+      rateLimitPolicy: '"key";q=1;w=3600',
+      rateLimit: '"key";r=0;t=3600',
+    },
+  },
+  {
+    name: 'an admitted key with a rate carries the RateLimit fields',
+    request: { path: '/read', authorization: (k) => `Bearer ${k.readWrite}` },
+    expect: {
+      status: 200,
+      scope: 'read-write',
+      rateLimitPolicy: `"read-write";q=${READ_WRITE_RATE.limit};w=${READ_WRITE_RATE.windowSeconds}`,
+      rateLimit: /^"read-write";r=\d+;t=\d+$/,
+    },
+  },
+  {
+    name: 'an admitted key without a rate carries none',
+    request: { path: '/read', authorization: (k) => `Bearer ${k.readOnly}` },
+    expect: { status: 200, scope: 'read-only', rateLimitPolicy: null, rateLimit: null },
   },
   // scope
   {

@@ -42,6 +42,7 @@ describe.each(ADAPTERS)('behaviour contract over $name', (harness) => {
     const headers: Record<string, string | string[]> = {};
     if (authorization !== undefined) headers.Authorization = authorization;
     if (!request.plainHttp) headers['X-Forwarded-Proto'] = 'https';
+    if (request.forwardedFor !== undefined) headers['X-Forwarded-For'] = request.forwardedFor;
     const res = await send(app.baseUrl, {
       path: request.path,
       headers,
@@ -66,6 +67,14 @@ describe.each(ADAPTERS)('behaviour contract over $name', (harness) => {
     }
     if (expected.retryAfter !== undefined) {
       expect(res.headers['retry-after'] ?? null).toBe(expected.retryAfter);
+    }
+    if (expected.rateLimitPolicy !== undefined) {
+      expect(res.headers['ratelimit-policy'] ?? null).toBe(expected.rateLimitPolicy);
+    }
+    if (expected.rateLimit instanceof RegExp) {
+      expect(res.headers.ratelimit).toMatch(expected.rateLimit);
+    } else if (expected.rateLimit !== undefined) {
+      expect(res.headers.ratelimit ?? null).toBe(expected.rateLimit);
     }
     const wire = res.text + JSON.stringify(res.headers);
     for (const secret of fixture.secrets) expect(wire).not.toContain(secret);

@@ -31,7 +31,14 @@ export interface ContractKeys {
   readonly wrongSecret: string;
   /** The read-only key with its last checksum character changed. */
   readonly badChecksum: string;
+  /** A read-only key with its own rate of 1 per hour, already used once. */
+  readonly rateLimited: string;
 }
+
+/** A client address (sent as X-Forwarded-For through the trusted proxy) already over its failed attempts. */
+export const THROTTLED_ADDRESS = '203.0.113.50';
+/** The read-write scope's default rate in the contract authenticator. */
+export const READ_WRITE_RATE = { limit: 1_000, windowSeconds: 60 } as const;
 
 export interface CapturedOutput {
   readonly authenticated: AuthenticatedEvent[];
@@ -64,7 +71,11 @@ export async function createContractFixture(): Promise<ContractFixture> {
   const manager = createKeyManager({ store, changeFeed, now: clock });
   const issue = async (
     scope: 'read-only' | 'read-write' | 'admin',
-    extra: { expiresAt?: number; environment?: 'live' | 'test' } = {},
+    extra: {
+      expiresAt?: number;
+      environment?: 'live' | 'test';
+      rateLimit?: { limit: number; windowSeconds: number };
+    } = {},
   ) =>
     (await manager.create({ workspaceId: WORKSPACE, name: `contract-${scope}`, scope, ...extra }))
       .key;
@@ -86,6 +97,7 @@ export async function createContractFixture(): Promise<ContractFixture> {
     unknownId: generateApiKey('live').token,
     wrongSecret: withOtherSecret(readOnly),
     badChecksum: readOnly.slice(0, -1) + (readOnly.endsWith('0') ? '1' : '0'),
+    rateLimited: await issue('read-only', { rateLimit: { limit: 1, windowSeconds: 3_600 } }),
   };
   now = T0 + 5_000;
 
@@ -97,12 +109,26 @@ export async function createContractFixture(): Promise<ContractFixture> {
     realm: REALM,
     now: clock,
     unavailableRetryAfterSeconds: 7,
+    rateLimit: { scopes: { 'read-write': READ_WRITE_RATE } },
+    // Room for the table's own failures from loopback; the throttled address has used it all.
+    failedAttempts: { limit: 100, windowSeconds: 600 },
     hooks: {
       onAuthenticated: (event) => captured.authenticated.push(event),
       onRejected: (event) => captured.rejected.push(event),
       onError: (error, context) => captured.errors.push({ error, context }),
     },
   });
+  // The rate-limited key has used its one request; the throttled address all its failures.
+  await authenticator.authenticate({ authorization: `Bearer ${keys.rateLimited}`, secure: true });
+  for (let i = 0; i < 100; i++) {
+    await authenticator.authenticate({
+      authorization: `Bearer ${keys.badChecksum}`,
+      secure: true,
+      ip: THROTTLED_ADDRESS,
+    });
+  }
+  captured.authenticated.length = 0;
+  captured.rejected.length = 0;
   const secrets = Object.values(keys).flatMap((key: string) => [key, key.slice(22, 54)]);
   return { keys, captured, authenticator, secrets };
 }

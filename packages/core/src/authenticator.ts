@@ -10,6 +10,8 @@ import {
   InsufficientScopeError,
   InvalidApiKeyError,
   MissingApiKeyError,
+  RateLimitExceededError,
+  TooManyFailedAttemptsError,
   WorkspaceMismatchError,
 } from './errors.js';
 import type { DecodedHash, HashingOptions } from './hashing.js';
@@ -32,6 +34,21 @@ interface PresentedKey extends KeyShape {
 }
 
 import { LastUsedRecorder } from './last-used.js';
+import type {
+  FailedAttemptsOptions,
+  RateLimitDecision,
+  RateLimitOptions,
+  RateLimitRule,
+  RateLimitSettings,
+} from './rate-limit.js';
+import {
+  clientAddressGroup,
+  FailedAttemptThrottle,
+  rateLimitField,
+  rateLimitRule,
+  rateLimitSettings,
+  retryAfterSeconds,
+} from './rate-limit.js';
 import type { RenderedError } from './render.js';
 import { ErrorRenderer } from './render.js';
 import type { Scope } from './scopes.js';
@@ -45,7 +62,10 @@ export interface AuthRequest {
   readonly authorization: AuthorizationInput;
   /** Whether the request came over HTTPS, as the framework judges it (trust proxy honoured). */
   readonly secure: boolean;
-  /** Client address as the framework judges it; reported to hooks. */
+  /**
+   * Client address as the framework judges it (its trust-proxy setting honoured, never a raw
+   * `X-Forwarded-For`): the unit of brute-force throttling, and reported to hooks.
+   */
   readonly ip?: string | undefined;
   /** Request path; reported to hooks. */
   readonly path?: string | undefined;
@@ -65,7 +85,12 @@ export interface AuthenticatedKey {
 }
 
 export type AuthResult =
-  | { readonly ok: true; readonly key: AuthenticatedKey }
+  | {
+      readonly ok: true;
+      readonly key: AuthenticatedKey;
+      /** Response headers for an admitted request: the `RateLimit` fields, when enabled. */
+      readonly headers?: Readonly<Record<string, string>> | undefined;
+    }
   | { readonly ok: false; readonly error: AnyAuthError };
 
 /** What a route requires of an authenticated key. */
@@ -92,7 +117,7 @@ export interface RejectedEvent extends RequestOrigin {
 }
 
 export interface ErrorContext {
-  readonly operation: 'lookup' | 'last-used' | 'hook';
+  readonly operation: 'lookup' | 'last-used' | 'hook' | 'rate-limit';
   readonly keyId?: string | undefined;
 }
 
@@ -100,7 +125,10 @@ export interface ErrorContext {
 export interface AuthHooks {
   onAuthenticated?(event: AuthenticatedEvent): void;
   onRejected?(event: RejectedEvent): void;
-  /** A store failure, a malformed stored record, a failed last-used write, a throwing hook. */
+  /**
+   * A store failure, a malformed stored record, a failed last-used write, a failing rate
+   * limiter, a throwing hook.
+   */
   onError?(error: unknown, context: ErrorContext): void;
 }
 
@@ -146,6 +174,19 @@ export interface AuthenticatorOptions {
    * Default: the store's own feed (`store.changes`), if it has one.
    */
   readonly changeFeed?: KeyChangeFeed;
+  /**
+   * Request rates per key: defaults per scope (`scopes`), overridden by a key's own rate (set
+   * with `KeyManager`). A key over its rate gets 429 `rate_limit_exceeded`. By default no scope
+   * has a rate, keys' own rates apply, and state is kept in process memory; `false` turns
+   * rate limiting off entirely.
+   */
+  readonly rateLimit?: RateLimitOptions | false;
+  /**
+   * Brute-force throttling: failed authentications (malformed header, invalid, revoked or
+   * expired key) per client address, IPv6 by /64. Over the allowance, 429
+   * `too_many_failed_attempts` before any lookup. Default 100 per 60 s; `false` turns it off.
+   */
+  readonly failedAttempts?: FailedAttemptsOptions | false;
   readonly hooks?: AuthHooks;
   /** The clock, in epoch milliseconds. Default `Date.now`. */
   readonly now?: () => number;
@@ -160,6 +201,10 @@ interface KnownKey {
   readonly revoked: boolean;
   readonly expiresAtMs: number;
   readonly expiresAt: Date | null;
+  /** The key's own rate, when its record sets one; otherwise its scope's. */
+  readonly rateRule: RateLimitRule | undefined;
+  /** The limiter bucket of this key under that rate. */
+  readonly rateBucket: string;
   /** The principal handed to requests, made on first use; one per environment of the token. */
   principals: { live?: AuthenticatedKey; test?: AuthenticatedKey };
   /** The token that last matched `hash`, as latin1 bytes; see `Authenticator#rememberedEntry`. */
@@ -191,6 +236,8 @@ export class Authenticator {
   readonly #now: () => number;
   readonly #lastUsed: LastUsedRecorder | undefined;
   readonly #unsubscribe: (() => void) | undefined;
+  readonly #rateLimit: RateLimitSettings | undefined;
+  readonly #throttle: FailedAttemptThrottle | undefined;
 
   constructor(options: AuthenticatorOptions) {
     if (options === null || typeof options !== 'object') {
@@ -275,6 +322,13 @@ export class Authenticator {
       throw new ConfigurationError('lastUsed needs a store with a recordLastUsed(batch) method');
     }
 
+    if (options.rateLimit !== false) {
+      this.#rateLimit = rateLimitSettings(options.rateLimit ?? { scopes: {} });
+    }
+    if (options.failedAttempts !== false) {
+      this.#throttle = new FailedAttemptThrottle(options.failedAttempts ?? {});
+    }
+
     const feed = options.changeFeed === undefined ? store.changes : options.changeFeed;
     if (feed !== undefined) {
       if (feed === null || typeof feed !== 'object' || typeof feed.subscribe !== 'function') {
@@ -313,6 +367,16 @@ export class Authenticator {
     }
     const token = extractBearerToken(request.authorization, this.#maxHeaderLength);
     if (typeof token !== 'string') return this.#reject(token, request);
+    if (this.#throttle !== undefined) {
+      const now = this.#now();
+      if (!this.#throttle.isQuiet(now)) {
+        const group = clientAddressGroup(request.ip);
+        const waitMs = group === undefined ? 0 : this.#throttle.blockedForMs(group, now);
+        if (waitMs > 0) {
+          return this.#reject(new TooManyFailedAttemptsError(retryAfterSeconds(waitMs)), request);
+        }
+      }
+    }
 
     // The usual request: the very token a cache entry has already matched. Equal to a token
     // that passed every check, it needs none of them again, only the state of its key.
@@ -339,13 +403,13 @@ export class Authenticator {
     return this.#admit(looked, presented, false, request);
   }
 
-  /** The steps after the lookup: compare, revoked, expired, workspace, scope. */
+  /** The steps after the lookup: compare, revoked, expired, workspace, rate, scope. */
   #admit(
     known: LookupOutcome,
     presented: PresentedKey,
     remembered: boolean,
     request: AuthRequest,
-  ): AuthResult {
+  ): AuthResult | Promise<AuthResult> {
     const id = presented.id;
     if (known === UNKNOWN) return this.#reject(new InvalidApiKeyError(id), request);
     if (known instanceof AuthUnavailableError) return this.#reject(known, request);
@@ -357,14 +421,68 @@ export class Authenticator {
     if (now >= known.expiresAtMs) return this.#reject(new ApiKeyExpiredError(id), request);
 
     const key = this.#principal(known, presented.environment);
-    const denied = accessError(key, request.workspaceId, request.requiredScope);
-    if (denied !== undefined) return this.#reject(denied, request);
+    if (request.workspaceId !== undefined && request.workspaceId !== key.workspaceId) {
+      return this.#reject(new WorkspaceMismatchError(key.keyId), request);
+    }
+    const rule = this.#rateLimit === undefined ? undefined : known.rateRule;
+    if (rule === undefined) return this.#grant(known, key, now, request, undefined);
+    let decision: RateLimitDecision | Promise<RateLimitDecision>;
+    try {
+      decision = this.#rateLimit!.limiter.take(known.rateBucket, rule, now);
+    } catch (error) {
+      return this.#rateLimiterFailed(error, known.id, request);
+    }
+    if (decision instanceof Promise) {
+      return decision.then(
+        (settled) => this.#afterRate(known, key, now, request, rule, settled),
+        (error: unknown) => this.#rateLimiterFailed(error, known.id, request),
+      );
+    }
+    return this.#afterRate(known, key, now, request, rule, decision);
+  }
 
+  #afterRate(
+    known: KnownKey,
+    key: AuthenticatedKey,
+    now: number,
+    request: AuthRequest,
+    rule: RateLimitRule,
+    decision: RateLimitDecision,
+  ): AuthResult {
+    const fields = {
+      'RateLimit-Policy': rule.policyField,
+      RateLimit: rateLimitField(rule, decision),
+    };
+    if (!decision.allowed) {
+      const wait = retryAfterSeconds(decision.retryAfterMs);
+      return this.#reject(new RateLimitExceededError(known.id, wait, fields), request);
+    }
+    return this.#grant(known, key, now, request, this.#rateLimit!.headers ? fields : undefined);
+  }
+
+  /** A limiter that cannot answer admits nothing: 503, like a store that cannot. */
+  #rateLimiterFailed(error: unknown, keyId: string, request: AuthRequest): AuthResult {
+    this.#reportError(error, { operation: 'rate-limit', keyId });
+    return this.#reject(new AuthUnavailableError(this.#retryAfter, keyId), request);
+  }
+
+  /** The last step, scope, and what an admitted request leaves behind. */
+  #grant(
+    known: KnownKey,
+    key: AuthenticatedKey,
+    now: number,
+    request: AuthRequest,
+    headers: Readonly<Record<string, string>> | undefined,
+  ): AuthResult {
+    const scope = request.requiredScope;
+    if (scope !== undefined && !(isScope(scope) && scopeSatisfies(key.scope, scope))) {
+      return this.#reject(new InsufficientScopeError(key.keyId, scope), request);
+    }
     this.#lastUsed?.touch(known.id, now);
     if (this.#hooks.onAuthenticated !== undefined) {
       this.#callHook(this.#hooks.onAuthenticated, { key, ip: request.ip, path: request.path });
     }
-    return { ok: true, key };
+    return headers === undefined ? { ok: true, key } : { ok: true, key, headers };
   }
 
   /**
@@ -509,6 +627,14 @@ export class Authenticator {
     }
     const expiresAt = storedDate(record.expiresAt, id, 'expiresAt');
     const revokedAt = storedDate(record.revokedAt, id, 'revokedAt');
+    let rateRule = this.#rateLimit?.scopes[record.scope];
+    if (record.rateLimit !== undefined && record.rateLimit !== null) {
+      try {
+        rateRule = rateLimitRule(record.rateLimit, 'key', 'rateLimit');
+      } catch (error) {
+        throw new StoredRecordError(id, (error as Error).message);
+      }
+    }
     return {
       id,
       workspaceId: record.workspaceId,
@@ -517,6 +643,8 @@ export class Authenticator {
       revoked: revokedAt !== null,
       expiresAtMs: expiresAt === null ? Number.POSITIVE_INFINITY : expiresAt.getTime(),
       expiresAt,
+      rateRule,
+      rateBucket: rateRule === undefined ? id : `${id}:${rateRule.signature}`,
       principals: {},
       verifiedToken: undefined,
       verifiedEnvironment: undefined,
@@ -540,6 +668,10 @@ export class Authenticator {
   }
 
   #reject(error: AnyAuthError, request: AuthRequest): AuthResult {
+    if (this.#throttle !== undefined && FAILED_ATTEMPT_CODES.has(error.code)) {
+      const group = clientAddressGroup(request.ip);
+      if (group !== undefined) this.#throttle.recordFailure(group, this.#now());
+    }
     this.#reportRejection(error, request);
     return { ok: false, error };
   }
@@ -693,6 +825,14 @@ function accessError(
   }
   return undefined;
 }
+
+/** The refusals that count as failed attempts for brute-force throttling. */
+const FAILED_ATTEMPT_CODES: ReadonlySet<AnyAuthError['code']> = new Set([
+  'malformed_authorization_header',
+  'invalid_api_key',
+  'api_key_revoked',
+  'api_key_expired',
+]);
 
 /** The store's `recordLastUsed`, bound, when it has one (a `KeyStore` does; a bare lookup need not). */
 function lastUsedWriter(

@@ -11,6 +11,8 @@ export type AuthErrorCode =
   | 'api_key_revoked'
   | 'api_key_expired'
   | 'workspace_mismatch'
+  | 'rate_limit_exceeded'
+  | 'too_many_failed_attempts'
   | 'insufficient_scope';
 
 /** The `error` parameter of an RFC 6750 `WWW-Authenticate: Bearer` challenge. */
@@ -26,6 +28,8 @@ export abstract class AuthError extends Error {
   declare readonly challenge: BearerChallengeError | 'bare' | undefined;
   /** Seconds a client should wait before retrying, when that is known. */
   declare readonly retryAfterSeconds: number | undefined;
+  /** The IETF `RateLimit-Policy` and `RateLimit` fields, for a refusal by the rate limit. */
+  declare readonly rateLimitFields: Readonly<Record<string, string>> | undefined;
   /** The key the failure concerns, when it got as far as a key id. Never the secret. */
   readonly keyId: string | undefined;
   /**
@@ -167,6 +171,35 @@ export class InsufficientScopeError extends AuthError {
   }
 }
 
+export class RateLimitExceededError extends AuthError {
+  readonly code = 'rate_limit_exceeded';
+  readonly status = 429;
+  readonly title = 'Rate limit exceeded';
+  override readonly retryAfterSeconds: number;
+  override readonly rateLimitFields: Readonly<Record<string, string>>;
+  constructor(keyId: string, retryAfterSeconds: number, fields: Readonly<Record<string, string>>) {
+    super(
+      `API key ${keyId} has exceeded its request rate. Retry after ${retryAfterSeconds} s (the Retry-After header).`,
+      keyId,
+    );
+    this.retryAfterSeconds = retryAfterSeconds;
+    this.rateLimitFields = fields;
+  }
+}
+
+export class TooManyFailedAttemptsError extends AuthError {
+  readonly code = 'too_many_failed_attempts';
+  readonly status = 429;
+  readonly title = 'Too many failed attempts';
+  override readonly retryAfterSeconds: number;
+  constructor(retryAfterSeconds: number) {
+    super(
+      `Too many failed authentication attempts from this address. Retry after ${retryAfterSeconds} s (the Retry-After header).`,
+    );
+    this.retryAfterSeconds = retryAfterSeconds;
+  }
+}
+
 /** Every concrete request-time error: `switch (err.code)` narrows it. */
 export type AnyAuthError =
   | HttpsRequiredError
@@ -177,6 +210,8 @@ export type AnyAuthError =
   | ApiKeyExpiredError
   | AuthUnavailableError
   | WorkspaceMismatchError
+  | RateLimitExceededError
+  | TooManyFailedAttemptsError
   | InsufficientScopeError;
 
 export function isAuthError(value: unknown): value is AnyAuthError {

@@ -41,6 +41,8 @@ export {
   KeyManagementError,
   MalformedAuthorizationHeaderError,
   MissingApiKeyError,
+  RateLimitExceededError,
+  TooManyFailedAttemptsError,
   WorkspaceMismatchError,
 } from './errors.js';
 export type { DecodedHash, HashingOptions, Pepper, StoredHash } from './hashing.js';
@@ -73,6 +75,23 @@ export type {
 export { createKeyManager, IssuedKey, KeyManager } from './key-manager.js';
 export type { ListPosition } from './memory-store.js';
 export { decodeListCursor, encodeListCursor, MemoryKeyStore } from './memory-store.js';
+export type {
+  FailedAttemptsOptions,
+  MemoryRateLimiterOptions,
+  RateLimitDecision,
+  RateLimiter,
+  RateLimitOptions,
+  RateLimitPolicy,
+  RateLimitRule,
+} from './rate-limit.js';
+export {
+  clientAddressGroup,
+  gcra,
+  MemoryRateLimiter,
+  rateLimitField,
+  rateLimitRule,
+  retryAfterSeconds,
+} from './rate-limit.js';
 export type { Problem, ProblemDetails, RenderedError, RenderOptions } from './render.js';
 export {
   ErrorRenderer,

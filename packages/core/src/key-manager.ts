@@ -4,6 +4,8 @@ import type { HashingOptions } from './hashing.js';
 import { KeyHasher } from './hashing.js';
 import type { KeyEnvironment } from './key-format.js';
 import { generateApiKey, isKeyEnvironment } from './key-format.js';
+import type { RateLimitPolicy } from './rate-limit.js';
+import { rateLimitRule } from './rate-limit.js';
 import type { Scope } from './scopes.js';
 import { isScope, SCOPES } from './scopes.js';
 import type { ApiKeyRecord, KeyChangeFeed, KeyStatus, KeyStore } from './store.js';
@@ -46,6 +48,8 @@ export interface ApiKeyInfo {
   readonly revokedAt: Date | null;
   readonly lastUsedAt: Date | null;
   readonly rotatedFromId: string | null;
+  /** The key's own request rate; `null` when its scope's default applies. */
+  readonly rateLimit: RateLimitPolicy | null;
 }
 
 export interface CreateKeyInput {
@@ -56,6 +60,8 @@ export interface CreateKeyInput {
   /** Optional expiry: a `Date`, epoch ms or ISO-8601 string, in the future. */
   readonly expiresAt?: Date | number | string | null | undefined;
   readonly environment?: KeyEnvironment | undefined;
+  /** The key's own request rate, instead of its scope's default. */
+  readonly rateLimit?: RateLimitPolicy | null | undefined;
 }
 
 /** Restricts an operation to one workspace: a key of another workspace is "not found". */
@@ -178,6 +184,7 @@ export class KeyManager {
       environment,
       expiresAt,
       rotatedFromId: null,
+      rateLimit: keyRateLimit(input.rateLimit),
       now,
     });
     await this.#publish([issued.record.id]);
@@ -223,7 +230,24 @@ export class KeyManager {
   }
 
   /**
-   * Issues a successor with the same workspace, name, scope and environment, and makes the old
+   * Sets the key's own request rate, or with `null` returns it to its scope's default. Every
+   * authenticator on the change feed applies it at the key's next request.
+   */
+  async setRateLimit(
+    id: string,
+    rateLimit: RateLimitPolicy | null,
+    guard: WorkspaceGuard = {},
+  ): Promise<ApiKeyInfo> {
+    const policy = keyRateLimit(rateLimit);
+    await this.#require(id, guard);
+    const updated = await this.#store.update(id, { rateLimit: policy });
+    if (updated === undefined) throw notFound(id);
+    await this.#publish([id]);
+    return this.#info(updated, this.#now());
+  }
+
+  /**
+   * Issues a successor with the same workspace, name, scope, environment and rate, and makes the old
    * key expire after `overlapMs` (0: now), so clients can switch without a failed request.
    */
   async rotate(id: string, input: RotateKeyInput = {}): Promise<RotatedKey> {
@@ -249,6 +273,7 @@ export class KeyManager {
       environment: old.environment,
       expiresAt: successorExpiry,
       rotatedFromId: old.id,
+      rateLimit: old.rateLimit ?? null,
       now,
     });
     const overlapEnd = now + overlapMs;
@@ -287,6 +312,7 @@ export class KeyManager {
     environment: KeyEnvironment;
     expiresAt: Date | null;
     rotatedFromId: string | null;
+    rateLimit: RateLimitPolicy | null;
     now: number;
   }): Promise<IssuedKey> {
     // Ids are 71 random bits; a collision is all but impossible, but the store's refusal of a
@@ -305,6 +331,7 @@ export class KeyManager {
         revokedAt: null,
         lastUsedAt: null,
         rotatedFromId: fields.rotatedFromId,
+        rateLimit: fields.rateLimit,
       };
       try {
         await this.#store.insert(record);
@@ -360,6 +387,7 @@ export class KeyManager {
       revokedAt: record.revokedAt,
       lastUsedAt: record.lastUsedAt,
       rotatedFromId: record.rotatedFromId,
+      rateLimit: record.rateLimit ?? null,
     };
   }
 }
@@ -385,6 +413,17 @@ function requireText(value: unknown, field: string, max: number): string {
   if (/[\u0000-\u001f\u007f]/.test(value))
     throw invalid(`${field} must not contain control characters`);
   return value;
+}
+
+/** A key's own rate, checked and reduced to its three numbers; `null` for none. */
+function keyRateLimit(value: unknown): RateLimitPolicy | null {
+  if (value === undefined || value === null) return null;
+  try {
+    const rule = rateLimitRule(value as RateLimitPolicy, 'key', 'rateLimit');
+    return { limit: rule.limit, windowSeconds: rule.windowSeconds, burst: rule.burst };
+  } catch (error) {
+    throw invalid((error as Error).message);
+  }
 }
 
 /** A future instant from a `Date`, epoch ms or ISO-8601 string; `null` for none. */

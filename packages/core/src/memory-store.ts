@@ -56,6 +56,7 @@ export class MemoryKeyStore implements KeyStore {
       ...(changes.expiresAt === undefined
         ? {}
         : { expiresAt: changes.expiresAt === null ? null : new Date(changes.expiresAt) }),
+      ...(changes.rateLimit === undefined ? {} : { rateLimit: changes.rateLimit }),
     };
     this.#keys.set(id, updated);
     return structuredClone(updated);

@@ -86,6 +86,7 @@ export class ErrorRenderer {
     if (error.retryAfterSeconds !== undefined) {
       headers['Retry-After'] = String(Math.max(1, Math.ceil(error.retryAfterSeconds)));
     }
+    if (error.rateLimitFields !== undefined) Object.assign(headers, error.rateLimitFields);
     return { status: error.status, headers, body: this.problem(error) };
   }
 

@@ -1,5 +1,6 @@
 import type { StoredHash } from './hashing.js';
 import type { KeyEnvironment } from './key-format.js';
+import type { RateLimitPolicy } from './rate-limit.js';
 import type { Scope } from './scopes.js';
 
 /**
@@ -14,6 +15,8 @@ export interface StoredKey {
   readonly hash: StoredHash;
   readonly expiresAt?: Date | number | string | null | undefined;
   readonly revokedAt?: Date | number | string | null | undefined;
+  /** The key's own request rate, overriding its scope's default; none for the default. */
+  readonly rateLimit?: RateLimitPolicy | null | undefined;
 }
 
 /** Everything kept about a key. */
@@ -66,6 +69,8 @@ export interface KeyPage {
 export interface KeyChanges {
   readonly revokedAt?: Date;
   readonly expiresAt?: Date | null;
+  /** `null` removes the key's own rate, leaving its scope's default. */
+  readonly rateLimit?: RateLimitPolicy | null;
 }
 
 /** What key management needs besides lookup. */

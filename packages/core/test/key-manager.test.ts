@@ -84,6 +84,7 @@ describe('KeyManager.create', () => {
       revokedAt: null,
       lastUsedAt: null,
       rotatedFromId: null,
+      rateLimit: null,
     });
     expect(issued.record).not.toHaveProperty('hash');
     const stored = (await store.findById(issued.record.id))!;

@@ -140,6 +140,7 @@ function conclude(
 ): void {
   if (result.ok) {
     req.auth = result.key;
+    if (result.headers !== undefined) res.set(result.headers);
     next();
   } else fail(context, result.error, res, next);
 }

@@ -82,6 +82,7 @@ export function orkestaAuth(options: OrkestaAuthOptions): OrkestaAuthMiddleware 
     const result: AuthResult = pending instanceof Promise ? await pending : pending;
     if (!result.ok) return fail(context, result.error, ctx);
     ctx.state.auth = result.key;
+    if (result.headers !== undefined) ctx.set(result.headers);
     return next();
   };
   return Object.assign(middleware, { authenticator });

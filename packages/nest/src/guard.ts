@@ -71,14 +71,18 @@ export class OrkestaAuthGuard implements CanActivate {
     const result = await this.authenticator.authenticateMaybeSync(
       this.toAuthRequest(request, this.workspaceOf(context), this.requiredScope(context)),
     );
+    // Express and Fastify replies both have `header()`.
+    const response = http.getResponse<{ header(name: string, value: string): unknown }>();
     if (result.ok) {
       request.auth = result.key;
+      if (result.headers !== undefined) {
+        for (const [name, value] of Object.entries(result.headers)) response.header(name, value);
+      }
       return true;
     }
     const rendered = this.authenticator.render(result.error);
     // Set here as well as by the module's filter, so that any filter that sends the exception
-    // sends the challenge and Retry-After too. Express and Fastify both have `header()`.
-    const response = http.getResponse<{ header(name: string, value: string): unknown }>();
+    // sends the challenge and Retry-After too.
     for (const [name, value] of Object.entries(rendered.headers)) response.header(name, value);
     throw new OrkestaAuthException(result.error, rendered);
   }

@@ -1,0 +1,428 @@
+import { describe, expect, it } from 'vitest';
+import {
+  type AuthenticatorOptions,
+  type AuthResult,
+  ConfigurationError,
+  clientAddressGroup,
+  createAuthenticator,
+  createKeyManager,
+  KeyManagementError,
+  MemoryKeyStore,
+  MemoryRateLimiter,
+  type RateLimitDecision,
+  type RateLimiter,
+  rateLimitRule,
+} from '../src/index.js';
+import { bearer, countingLookup, fakeClock, T0 } from './helpers.js';
+
+function codeOf(result: AuthResult): string {
+  return result.ok ? 'ok' : result.error.code;
+}
+
+describe('GCRA in MemoryRateLimiter', () => {
+  const rule = rateLimitRule({ limit: 10, windowSeconds: 10 }, 'read-only', 'test');
+
+  it('admits exactly the burst at once, then one per interval', () => {
+    const limiter = new MemoryRateLimiter();
+    const now = T0;
+    const decisions = Array.from({ length: 12 }, () => limiter.take('k', rule, now));
+    expect(decisions.filter((d) => d.allowed)).toHaveLength(10);
+    expect(decisions.map((d) => d.remaining)).toEqual([9, 8, 7, 6, 5, 4, 3, 2, 1, 0, 0, 0]);
+    expect(decisions[10]).toEqual({
+      allowed: false,
+      remaining: 0,
+      resetMs: 10_000,
+      retryAfterMs: 1_000,
+    });
+    // One interval later exactly one more; the next is refused again.
+    expect(limiter.take('k', rule, now + 999).allowed).toBe(false);
+    expect(limiter.take('k', rule, now + 1_000).allowed).toBe(true);
+    expect(limiter.take('k', rule, now + 1_000).allowed).toBe(false);
+    // Fully rested after the window: the whole burst again.
+    const later = now + 1_000 + 10_000;
+    expect(
+      Array.from({ length: 11 }, () => limiter.take('k', rule, later).allowed).filter(Boolean),
+    ).toHaveLength(10);
+  });
+
+  it('a smaller burst caps what arrives at once, not the sustained rate', () => {
+    const limiter = new MemoryRateLimiter();
+    const small = rateLimitRule({ limit: 10, windowSeconds: 10, burst: 2 }, 'key', 'test');
+    expect([1, 2, 3].map(() => limiter.take('k', small, T0).allowed)).toEqual([true, true, false]);
+    // Over 10 s at a steady pace: 10 more (one per second), none refused.
+    let admitted = 0;
+    for (let t = 1_000; t <= 10_000; t += 1_000)
+      if (limiter.take('k', small, T0 + t).allowed) admitted++;
+    expect(admitted).toBe(10);
+  });
+
+  it('keys do not share buckets', () => {
+    const limiter = new MemoryRateLimiter();
+    const one = rateLimitRule({ limit: 1, windowSeconds: 60 }, 'key', 'test');
+    expect(limiter.take('a', one, T0).allowed).toBe(true);
+    expect(limiter.take('a', one, T0).allowed).toBe(false);
+    expect(limiter.take('b', one, T0).allowed).toBe(true);
+  });
+
+  it('retry-after is the exact wait for a rate whose interval is not whole milliseconds', () => {
+    const limiter = new MemoryRateLimiter();
+    const odd = rateLimitRule({ limit: 3, windowSeconds: 1 }, 'key', 'test');
+    for (let i = 0; i < 3; i++) expect(limiter.take('k', odd, T0).allowed).toBe(true);
+    const refused = limiter.take('k', odd, T0);
+    expect(refused.retryAfterMs).toBeCloseTo(1_000 / 3, 2);
+    expect(limiter.take('k', odd, T0 + Math.ceil(refused.retryAfterMs)).allowed).toBe(true);
+  });
+
+  it('stays within maxBuckets however many distinct keys arrive', () => {
+    const limiter = new MemoryRateLimiter({ maxBuckets: 1_000 });
+    for (let i = 0; i < 200_000; i++) limiter.take(`k${i}`, rule, T0);
+    expect(limiter.size).toBe(1_000);
+  });
+
+  it.each([
+    [{ limit: 0, windowSeconds: 1 }],
+    [{ limit: 1.5, windowSeconds: 1 }],
+    [{ limit: 1, windowSeconds: 0 }],
+    [{ limit: 1, windowSeconds: 1, burst: 0 }],
+    [{ limit: 1, windowSeconds: 366 * 86_400 + 1 }],
+    [null],
+  ])('refuses the policy %j', (policy) => {
+    expect(() => rateLimitRule(policy as never, 'key', 'rateLimit')).toThrow(ConfigurationError);
+  });
+
+  it('refuses a bad maxBuckets', () => {
+    expect(() => new MemoryRateLimiter({ maxBuckets: 0 })).toThrow(ConfigurationError);
+    expect(() => new MemoryRateLimiter(null as never)).toThrow(ConfigurationError);
+  });
+});
+
+describe('clientAddressGroup', () => {
+  it.each([
+    ['203.0.113.7', '203.0.113.7'],
+    ['::ffff:203.0.113.7', '203.0.113.7'],
+    ['2001:db8:1:2:aaaa::1', '2001:db8:1:2::/64'],
+    ['2001:0DB8:0001:0002:ffff:ffff:ffff:ffff', '2001:db8:1:2::/64'],
+    ['2001:db8::1', '2001:db8:0:0::/64'],
+    ['::1', '0:0:0:0::/64'],
+    ['fe80::1%eth0', 'fe80:0:0:0::/64'],
+    ['64:ff9b::203.0.113.7', '64:ff9b:0:0::/64'],
+  ])('%s counts as %s', (ip, group) => {
+    expect(clientAddressGroup(ip)).toBe(group);
+  });
+
+  it('one /64 is one group; the next /64 is another', () => {
+    expect(clientAddressGroup('2001:db8:1:2::1')).toBe(clientAddressGroup('2001:db8:1:2:ffff::9'));
+    expect(clientAddressGroup('2001:db8:1:2::1')).not.toBe(clientAddressGroup('2001:db8:1:3::1'));
+  });
+
+  it.each([[undefined], [''], ['not an ip'], ['1.2.3'], ['::ffff:1.2.3']])(
+    '%j has no group',
+    (ip) => {
+      expect(clientAddressGroup(ip)).toBeUndefined();
+    },
+  );
+});
+
+async function keyed(
+  options: Partial<AuthenticatorOptions> = {},
+  scope: 'read-only' | 'admin' = 'read-only',
+) {
+  const clock = fakeClock();
+  const store = new MemoryKeyStore();
+  const manager = createKeyManager({ store, now: clock.now });
+  const { key, record } = await manager.create({ workspaceId: 'ws_1', name: 'erp', scope });
+  const { lookup, calls } = countingLookup(store);
+  const auth = createAuthenticator({
+    store: { findById: lookup.findById, changes: store.changes },
+    now: clock.now,
+    lastUsed: false,
+    ...options,
+  });
+  return { clock, store, manager, key, id: record.id, auth, calls };
+}
+
+describe('the rate step of the pipeline', () => {
+  const rateLimit = { scopes: { 'read-only': { limit: 3, windowSeconds: 60 } } };
+
+  it('admits the burst with RateLimit fields, then 429 rate_limit_exceeded with Retry-After', async () => {
+    const { auth, key } = await keyed({ rateLimit });
+    const results = [];
+    for (let i = 0; i < 4; i++) results.push(await auth.authenticate(bearer(key)));
+    expect(results.map(codeOf)).toEqual(['ok', 'ok', 'ok', 'rate_limit_exceeded']);
+    expect(results[0]).toMatchObject({
+      ok: true,
+      headers: { 'RateLimit-Policy': '"read-only";q=3;w=60', RateLimit: '"read-only";r=2;t=20' },
+    });
+    expect(results[2]).toMatchObject({ headers: { RateLimit: '"read-only";r=0;t=60' } });
+    const refused = results[3]!;
+    if (refused.ok) throw new Error('admitted');
+    const rendered = auth.render(refused.error);
+    expect(rendered.status).toBe(429);
+    expect(rendered.headers).toMatchObject({
+      'Retry-After': '20',
+      'RateLimit-Policy': '"read-only";q=3;w=60',
+      RateLimit: '"read-only";r=0;t=60',
+      'Content-Type': 'application/problem+json',
+    });
+    expect(rendered.body).toMatchObject({ status: 429, code: 'rate_limit_exceeded' });
+    expect(JSON.stringify(rendered)).not.toContain(key);
+  });
+
+  it('Retry-After tells when the next request is admitted', async () => {
+    const { auth, key, clock } = await keyed({ rateLimit });
+    for (let i = 0; i < 3; i++) await auth.authenticate(bearer(key));
+    const refused = await auth.authenticate(bearer(key));
+    const seconds = refused.ok ? 0 : (refused.error.retryAfterSeconds ?? 0);
+    expect(seconds).toBe(20);
+    clock.advance(seconds * 1_000 - 1);
+    expect(codeOf(await auth.authenticate(bearer(key)))).toBe('rate_limit_exceeded');
+    clock.advance(1);
+    expect(codeOf(await auth.authenticate(bearer(key)))).toBe('ok');
+  });
+
+  it('Retry-After is whole seconds and never 0', async () => {
+    const { auth, key, clock } = await keyed({
+      rateLimit: { scopes: { 'read-only': { limit: 1, windowSeconds: 1 } } },
+    });
+    await auth.authenticate(bearer(key));
+    clock.advance(999);
+    const refused = await auth.authenticate(bearer(key));
+    expect(refused.ok ? undefined : auth.render(refused.error).headers['Retry-After']).toBe('1');
+  });
+
+  it('headers: false keeps admitted responses free of RateLimit fields, not refusals', async () => {
+    const { auth, key } = await keyed({ rateLimit: { ...rateLimit, headers: false } });
+    const first = await auth.authenticate(bearer(key));
+    expect(first).toEqual({ ok: true, key: expect.anything() });
+    for (let i = 0; i < 2; i++) await auth.authenticate(bearer(key));
+    const refused = await auth.authenticate(bearer(key));
+    expect(refused.ok ? {} : auth.render(refused.error).headers).toHaveProperty('RateLimit');
+  });
+
+  it('scopes without a rate, and authenticators without rateLimit, do not limit or add headers', async () => {
+    const admin = await keyed({ rateLimit }, 'admin');
+    const none = await keyed();
+    const off = await keyed({ rateLimit: false });
+    await off.manager.setRateLimit(off.id, { limit: 1, windowSeconds: 60 });
+    for (const { auth, key } of [admin, none, off]) {
+      for (let i = 0; i < 10; i++)
+        expect(await auth.authenticate(bearer(key))).toEqual({ ok: true, key: expect.anything() });
+    }
+  });
+
+  it('workspace is checked before the rate, scope after it (the contract order)', async () => {
+    const { auth, key } = await keyed({ rateLimit });
+    const wrongWorkspace = bearer(key, { workspaceId: 'ws_other' });
+    for (let i = 0; i < 5; i++)
+      expect(codeOf(await auth.authenticate(wrongWorkspace))).toBe('workspace_mismatch');
+    // None of those counted: the full burst is still there.
+    const needsAdmin = bearer(key, { requiredScope: 'admin' });
+    expect(
+      (await Promise.all([1, 2, 3].map(() => auth.authenticate(needsAdmin)))).map(codeOf),
+    ).toEqual(['insufficient_scope', 'insufficient_scope', 'insufficient_scope']);
+    // Those did count: the rate step comes first.
+    expect(codeOf(await auth.authenticate(needsAdmin))).toBe('rate_limit_exceeded');
+  });
+
+  it("a key's own rate, set through KeyManager, overrides its scope's and reaches the cache at once", async () => {
+    const { auth, key, id, manager } = await keyed({ rateLimit });
+    expect(codeOf(await auth.authenticate(bearer(key)))).toBe('ok'); // cached under the scope's rate
+    // Without scope defaults a key's own rate still applies.
+    const plain = await keyed();
+    await plain.manager.setRateLimit(plain.id, { limit: 1, windowSeconds: 60 });
+    expect(codeOf(await plain.auth.authenticate(bearer(plain.key)))).toBe('ok');
+    expect(codeOf(await plain.auth.authenticate(bearer(plain.key)))).toBe('rate_limit_exceeded');
+    const info = await manager.setRateLimit(id, { limit: 100, windowSeconds: 60, burst: 5 });
+    expect(info.rateLimit).toEqual({ limit: 100, windowSeconds: 60, burst: 5 });
+    const results = [];
+    for (let i = 0; i < 6; i++) results.push(await auth.authenticate(bearer(key)));
+    expect(results.map(codeOf)).toEqual(['ok', 'ok', 'ok', 'ok', 'ok', 'rate_limit_exceeded']);
+    expect(results[0]).toMatchObject({ headers: { 'RateLimit-Policy': '"key";q=100;w=60' } });
+
+    const cleared = await manager.setRateLimit(id, null);
+    expect(cleared.rateLimit).toBeNull();
+    expect(results.length).toBe(6);
+    const after = await auth.authenticate(bearer(key));
+    expect(after.ok ? after.headers?.['RateLimit-Policy'] : after.error.code).toBe(
+      '"read-only";q=3;w=60',
+    );
+  });
+
+  it('create takes a rate, rotate carries it over, bad rates are invalid_key_parameters', async () => {
+    const { manager } = await keyed();
+    const issued = await manager.create({
+      workspaceId: 'ws_1',
+      name: 'etl',
+      scope: 'read-write',
+      rateLimit: { limit: 5, windowSeconds: 1 },
+    });
+    expect(issued.record.rateLimit).toEqual({ limit: 5, windowSeconds: 1, burst: 5 });
+    const { issued: successor } = await manager.rotate(issued.record.id);
+    expect(successor.record.rateLimit).toEqual({ limit: 5, windowSeconds: 1, burst: 5 });
+    for (const bad of [{ limit: 0, windowSeconds: 1 }, { limit: 1 }, 'fast']) {
+      const attempt = manager.create({
+        workspaceId: 'ws_1',
+        name: 'x',
+        scope: 'admin',
+        rateLimit: bad as never,
+      });
+      await expect(attempt).rejects.toMatchObject({ code: 'invalid_key_parameters' });
+      await expect(manager.setRateLimit(issued.record.id, bad as never)).rejects.toBeInstanceOf(
+        KeyManagementError,
+      );
+    }
+    await expect(manager.setRateLimit('AAAAAAAAAAAA', null)).rejects.toMatchObject({
+      code: 'api_key_not_found',
+    });
+  });
+
+  it('a stored rate that makes no sense is a store fault: 503, reported', async () => {
+    const errors: string[] = [];
+    const { auth, key, store, id } = await keyed({
+      rateLimit,
+      hooks: { onError: (error) => errors.push((error as { code: string }).code) },
+    });
+    await store.update(id, { rateLimit: { limit: -1, windowSeconds: 1 } });
+    expect(codeOf(await auth.authenticate(bearer(key)))).toBe('auth_unavailable');
+    expect(errors).toEqual(['ERR_ORKESTA_AUTH_STORED_RECORD']);
+  });
+
+  it('an async limiter is awaited; a failing one admits nothing (503) and is reported', async () => {
+    let fail = false;
+    const memory = new MemoryRateLimiter();
+    const limiter: RateLimiter = {
+      async take(bucket, rule, now): Promise<RateLimitDecision> {
+        if (fail) throw new Error('limiter down');
+        return memory.take(bucket, rule, now);
+      },
+    };
+    const contexts: string[] = [];
+    const { auth, key } = await keyed({
+      rateLimit: { ...rateLimit, limiter },
+      hooks: { onError: (_e, context) => contexts.push(context.operation) },
+    });
+    expect(codeOf(await auth.authenticate(bearer(key)))).toBe('ok');
+    fail = true;
+    expect(codeOf(await auth.authenticate(bearer(key)))).toBe('auth_unavailable');
+    const throwing = await keyed({
+      rateLimit: {
+        ...rateLimit,
+        limiter: {
+          take() {
+            throw new Error('sync failure');
+          },
+        },
+      },
+    });
+    expect(codeOf(await throwing.auth.authenticate(bearer(throwing.key)))).toBe('auth_unavailable');
+    expect(contexts).toEqual(['rate-limit']);
+  });
+
+  it.each([
+    [{ scopes: null }],
+    [{ scopes: { owner: { limit: 1, windowSeconds: 1 } } }],
+    [{ scopes: { admin: { limit: 0, windowSeconds: 1 } } }],
+    [{ scopes: {}, limiter: {} }],
+    [{ scopes: {}, headers: 'yes' }],
+    ['on'],
+  ])('refuses rateLimit %j at creation', (rateLimitOption) => {
+    expect(() =>
+      createAuthenticator({ store: new MemoryKeyStore(), rateLimit: rateLimitOption as never }),
+    ).toThrow(ConfigurationError);
+  });
+});
+
+describe('brute-force throttling', () => {
+  const failedAttempts = { limit: 5, windowSeconds: 60 };
+  const junk = (i: number) => `ork_live_${'A'.repeat(12)}_${String(i).padStart(38, 'x')}`;
+
+  it('answers 429 too_many_failed_attempts once an address is over, before any lookup', async () => {
+    const { auth, key, calls } = await keyed({ failedAttempts });
+    const from = { ip: '203.0.113.7' };
+    const unknownId = (await keyed()).key; // a valid key of another store: unknown here
+    for (let i = 0; i < 5; i++) {
+      expect(codeOf(await auth.authenticate(bearer(i % 2 ? junk(i) : unknownId, from)))).toBe(
+        'invalid_api_key',
+      );
+    }
+    const lookups = calls.length;
+    const throttled = await auth.authenticate(bearer(unknownId, from));
+    expect(codeOf(throttled)).toBe('too_many_failed_attempts');
+    expect(calls.length).toBe(lookups); // refused before the store was asked
+    if (throttled.ok) throw new Error('admitted');
+    expect(auth.render(throttled.error)).toMatchObject({
+      status: 429,
+      headers: { 'Retry-After': '12' },
+      body: { code: 'too_many_failed_attempts', status: 429 },
+    });
+    // A valid key from that address waits too; another address is not affected.
+    expect(codeOf(await auth.authenticate(bearer(key, from)))).toBe('too_many_failed_attempts');
+    expect(codeOf(await auth.authenticate(bearer(key, { ip: '203.0.113.8' })))).toBe('ok');
+  });
+
+  it('counts malformed headers, revoked and expired keys too; not missing keys or other refusals', async () => {
+    const { auth, key, id, manager } = await keyed({
+      failedAttempts: { limit: 2, windowSeconds: 60 },
+    });
+    const ip = '198.51.100.1';
+    for (let i = 0; i < 5; i++) {
+      await auth.authenticate({ authorization: undefined, secure: true, ip });
+      await auth.authenticate(bearer(key, { ip, workspaceId: 'ws_other' }));
+      await auth.authenticate(bearer(key, { ip, requiredScope: 'admin' }));
+    }
+    expect(codeOf(await auth.authenticate(bearer(key, { ip })))).toBe('ok');
+    expect(codeOf(await auth.authenticate({ authorization: 'Basic abc', secure: true, ip }))).toBe(
+      'malformed_authorization_header',
+    );
+    await manager.revoke(id);
+    expect(codeOf(await auth.authenticate(bearer(key, { ip })))).toBe('api_key_revoked');
+    expect(codeOf(await auth.authenticate(bearer(key, { ip })))).toBe('too_many_failed_attempts');
+  });
+
+  it('groups IPv6 clients by /64', async () => {
+    const { auth } = await keyed({ failedAttempts: { limit: 2, windowSeconds: 60 } });
+    await auth.authenticate(bearer(junk(1), { ip: '2001:db8:1:2::1' }));
+    await auth.authenticate(bearer(junk(2), { ip: '2001:db8:1:2::2' }));
+    expect(codeOf(await auth.authenticate(bearer(junk(3), { ip: '2001:db8:1:2:ffff::3' })))).toBe(
+      'too_many_failed_attempts',
+    );
+    expect(codeOf(await auth.authenticate(bearer(junk(3), { ip: '2001:db8:1:3::1' })))).toBe(
+      'invalid_api_key',
+    );
+  });
+
+  it('lets the address try again as its allowance refills', async () => {
+    const { auth, key, clock } = await keyed({ failedAttempts });
+    const from = { ip: '203.0.113.9' };
+    for (let i = 0; i < 5; i++) await auth.authenticate(bearer(junk(i), from));
+    const throttled = await auth.authenticate(bearer(key, from));
+    const wait = throttled.ok ? 0 : (throttled.error.retryAfterSeconds ?? 0);
+    clock.advance(wait * 1_000 - 1);
+    expect(codeOf(await auth.authenticate(bearer(key, from)))).toBe('too_many_failed_attempts');
+    clock.advance(1);
+    expect(codeOf(await auth.authenticate(bearer(key, from)))).toBe('ok');
+  });
+
+  it('is on by default (100 per 60 s), off with false, and needs an address to count', async () => {
+    const on = await keyed();
+    for (let i = 0; i < 100; i++) await on.auth.authenticate(bearer(junk(i), { ip: '192.0.2.1' }));
+    expect(codeOf(await on.auth.authenticate(bearer(on.key, { ip: '192.0.2.1' })))).toBe(
+      'too_many_failed_attempts',
+    );
+    for (let i = 0; i < 150; i++) await on.auth.authenticate(bearer(junk(i)));
+    expect(codeOf(await on.auth.authenticate(bearer(on.key)))).toBe('ok');
+
+    const off = await keyed({ failedAttempts: false });
+    for (let i = 0; i < 150; i++) await off.auth.authenticate(bearer(junk(i), { ip: '192.0.2.1' }));
+    expect(codeOf(await off.auth.authenticate(bearer(off.key, { ip: '192.0.2.1' })))).toBe('ok');
+  });
+
+  it.each([[{ limit: 0 }], [{ windowSeconds: -1 }], [{ maxAddresses: 0 }], ['on']])(
+    'refuses failedAttempts %j at creation',
+    (option) => {
+      expect(() =>
+        createAuthenticator({ store: new MemoryKeyStore(), failedAttempts: option as never }),
+      ).toThrow(ConfigurationError);
+    },
+  );
+});
