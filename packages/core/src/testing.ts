@@ -124,6 +124,21 @@ export function describeKeyStore<S extends KeyStore>(name: string, harness: KeyS
         expect(found?.expiresAt).toBeInstanceOf(Date);
       });
 
+      it("keeps a key's own rate limit, and treats none as none", async () => {
+        const limited = sampleKeyRecord({
+          rateLimit: { limit: 100, windowSeconds: 60, burst: 10 },
+        });
+        const plain = sampleKeyRecord();
+        await store.insert(limited);
+        await store.insert(plain);
+        expect((await store.findById(limited.id))?.rateLimit).toEqual({
+          limit: 100,
+          windowSeconds: 60,
+          burst: 10,
+        });
+        expect((await store.findById(plain.id))?.rateLimit ?? null).toBeNull();
+      });
+
       it('keeps nulls as null', async () => {
         const record = sampleKeyRecord();
         await store.insert(record);
@@ -397,6 +412,19 @@ export function describeKeyStore<S extends KeyStore>(name: string, harness: KeyS
           expiresAt: null,
         });
         expect(await store.findById(record.id)).toEqual({ ...record, expiresAt: null });
+      });
+
+      it("sets and clears a key's own rate limit", async () => {
+        const record = sampleKeyRecord();
+        await store.insert(record);
+        const rate = { limit: 5, windowSeconds: 1, burst: 5 };
+        const set = await store.update(record.id, { rateLimit: rate });
+        expect(set?.rateLimit).toEqual(rate);
+        expect((await store.findById(record.id))?.rateLimit).toEqual(rate);
+        const cleared = await store.update(record.id, { rateLimit: null });
+        expect(cleared?.rateLimit ?? null).toBeNull();
+        expect((await store.findById(record.id))?.rateLimit ?? null).toBeNull();
+        expect((await store.findById(record.id))?.revokedAt).toBeNull();
       });
 
       it('an empty change returns the record unchanged', async () => {
