@@ -64,6 +64,7 @@ export interface RateLimiter {
 
 const MAX_WINDOW_SECONDS = 366 * 86_400;
 const MAX_LIMIT = 1_000_000_000;
+const MAX_RATE_PER_SECOND = 100_000;
 
 /** Checks a policy and precomputes its rule; throws `ConfigurationError` saying what is wrong. */
 export function rateLimitRule(policy: RateLimitPolicy, name: string, where: string): RateLimitRule {
@@ -80,6 +81,13 @@ export function rateLimitRule(policy: RateLimitPolicy, name: string, where: stri
   integer(limit, 'limit', MAX_LIMIT);
   integer(windowSeconds, 'windowSeconds', MAX_WINDOW_SECONDS);
   integer(burst, 'burst', MAX_LIMIT);
+  // Schedules are epoch milliseconds in doubles, exact to about 0.0002 ms today: a shorter
+  // interval than 0.01 ms would round away.
+  if (limit / windowSeconds > MAX_RATE_PER_SECOND) {
+    throw new ConfigurationError(
+      `${where} allows more than ${MAX_RATE_PER_SECOND} requests per second, more than a key can be tracked at`,
+    );
+  }
   const intervalMs = (windowSeconds * 1_000) / limit;
   return {
     name,
@@ -103,18 +111,20 @@ export function gcra(
   rule: RateLimitRule,
   now: number,
 ): { decision: RateLimitDecision; tat: number } {
-  const start = tat === undefined || tat < now ? now : tat;
-  const next = start + rule.intervalMs;
-  const ahead = next - now;
+  // Work in offsets from now: epoch milliseconds are too large for sub-millisecond sums to
+  // stay exact, offsets are not.
+  const behind = tat === undefined || tat < now ? 0 : tat - now;
+  const ahead = behind + rule.intervalMs;
+  const next = now + ahead;
   if (ahead > rule.toleranceMs) {
     return {
       decision: {
         allowed: false,
         remaining: 0,
-        resetMs: start - now,
+        resetMs: behind,
         retryAfterMs: ahead - rule.toleranceMs,
       },
-      tat: start,
+      tat: now + behind,
     };
   }
   return {

@@ -85,6 +85,7 @@ describe('GCRA in MemoryRateLimiter', () => {
     [{ limit: 1, windowSeconds: 0 }],
     [{ limit: 1, windowSeconds: 1, burst: 0 }],
     [{ limit: 1, windowSeconds: 366 * 86_400 + 1 }],
+    [{ limit: 100_001, windowSeconds: 1 }],
     [null],
   ])('refuses the policy %j', (policy) => {
     expect(() => rateLimitRule(policy as never, 'key', 'rateLimit')).toThrow(ConfigurationError);

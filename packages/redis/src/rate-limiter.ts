@@ -10,8 +10,9 @@ import type { Redis } from 'ioredis';
 /**
  * GCRA in one atomic step, on Redis's own clock, so that every instance judges by the same
  * time. KEYS[1] holds the bucket's theoretical arrival time in ms; it expires when the bucket
- * is fully rested, which is the same as never having been seen. Numbers travel as strings:
- * Redis would truncate a Lua float reply to an integer.
+ * is fully rested, which is the same as never having been seen. Sums are offsets from now
+ * (epoch milliseconds are too large for sub-millisecond sums to stay exact), and numbers travel
+ * as strings: Redis would truncate a Lua float reply to an integer.
  */
 const GCRA_SCRIPT = `
 local interval = tonumber(ARGV[1])
@@ -19,13 +20,13 @@ local tolerance = tonumber(ARGV[2])
 local time = redis.call('TIME')
 local now = tonumber(time[1]) * 1000 + tonumber(time[2]) / 1000
 local tat = tonumber(redis.call('GET', KEYS[1]))
-if tat == nil or tat < now then tat = now end
-local nextTat = tat + interval
-local ahead = nextTat - now
+local behind = 0
+if tat ~= nil and tat > now then behind = tat - now end
+local ahead = behind + interval
 if ahead > tolerance then
-  return {0, 0, tostring(tat - now), tostring(ahead - tolerance)}
+  return {0, 0, tostring(behind), tostring(ahead - tolerance)}
 end
-redis.call('SET', KEYS[1], tostring(nextTat), 'PX', math.ceil(ahead))
+redis.call('SET', KEYS[1], string.format('%.17g', now + ahead), 'PX', math.ceil(ahead))
 return {1, math.floor((tolerance - ahead) / interval + 1e-9), tostring(ahead), '0'}
 `;
 
