@@ -1,17 +1,19 @@
 // HTTP benchmark over loopback: the same tiny Express 5 app bare, behind a no-op middleware,
-// and behind orkestaAuth() + requireScope('read-only'), each in its own child process
-// (bench/express-server.mjs), loaded by autocannon from this process.
+// behind orkestaAuth() + requireScope('read-only'), and the same with rate limiting on (in
+// memory, and through Redis), each in its own child process (bench/express-server.mjs), loaded
+// by autocannon from this process.
 //
 //   node bench/express-http.mjs            prints the tables; exits 1 when a request failed
 //   import { runExpressHttpBench }         returns the figures (bench/run.mjs does)
 //
 // Every request of every mode carries the same `Authorization: Bearer <key>` header (a valid,
-// cached key of the auth server), so the three modes receive byte-identical requests.
+// cached key of every auth server), so all modes receive byte-identical requests.
 
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { generateApiKey } from '@orkesta/auth';
 import autocannon from 'autocannon';
 import {
   formatInteger,
@@ -27,7 +29,11 @@ import {
 export const RATIO_FLOOR = 0.9;
 export const RATIO_AIM = 0.95;
 
-const MODES = ['bare', 'noop', 'auth'];
+const MODES = ['bare', 'noop', 'auth', 'rate', 'rate-redis'];
+/** Modes whose server authenticates, and must refuse a request without a valid key. */
+const AUTH_MODES = new Set(['auth', 'rate', 'rate-redis']);
+/** Modes whose server rate-limits, and must send the RateLimit fields. */
+const RATE_MODES = new Set(['rate', 'rate-redis']);
 const SERVER = fileURLToPath(new URL('./express-server.mjs', import.meta.url));
 const PATH = '/v1/accounts';
 
@@ -53,9 +59,8 @@ export async function runExpressHttpBench({ log = () => {}, settings = httpSetti
   const { pinning } = settings;
   if (pinning.enabled) pinThisProcess(pinning.clientCpu);
   try {
-    for (const mode of MODES) servers.set(mode, await startServer(mode, pinning));
-    const key = servers.get('auth').key;
-    if (typeof key !== 'string') throw new Error('the auth server sent no key');
+    const key = generateApiKey('test').token;
+    for (const mode of MODES) servers.set(mode, await startServer(mode, pinning, key));
     const headers = { authorization: `Bearer ${key}` };
     const failures = [];
 
@@ -102,7 +107,7 @@ export async function runExpressHttpBench({ log = () => {}, settings = httpSetti
         };
         rounds.push(row);
         log(
-          `round ${round} ${mode.padEnd(4)} ${Math.round(row.requestsPerSecond)} req/s, ` +
+          `round ${round} ${mode.padEnd(10)} ${Math.round(row.requestsPerSecond)} req/s, ` +
             `server ${row.serverCpuMicrosPerRequest.toFixed(1)} µs CPU/req ` +
             `(${Math.round(row.serverCpuShare * 100)} % of a core; autocannon ` +
             `${Math.round(row.clientCpuShare * 100)} %), non-2xx ${row.non2xx}`,
@@ -135,29 +140,37 @@ function result(settings, rounds, failures) {
     authOverBare: rps('auth') / rps('bare'),
     noopOverBare: rps('noop') / rps('bare'),
     authOverNoop: rps('auth') / rps('noop'),
+    rateOverAuth: rps('rate') / rps('auth'),
+    redisRateOverAuth: rps('rate-redis') / rps('auth'),
     // Requests per CPU-second, auth over bare: what the throughput ratio would be on a server
     // that is purely CPU-bound. Less sensitive to other load on the machine than req/s.
     cpuAuthOverBare: cpu('bare') / cpu('auth'),
   };
   return {
     settings,
+    modes: MODES,
     rounds,
     medians,
     ratios,
     authCostMicros: cpu('auth') - cpu('bare'),
     authCostOverNoopMicros: cpu('auth') - cpu('noop'),
+    rateCostMicros: cpu('rate') - cpu('auth'),
+    redisRateCostMicros: cpu('rate-redis') - cpu('auth'),
     failures,
     ok: failures.length === 0 && rounds.length > 0,
     verdict: verdict(ratios.authOverBare, RATIO_FLOOR, RATIO_AIM),
   };
 }
 
-async function startServer(mode, pinning) {
+async function startServer(mode, pinning, key) {
   const node = [process.execPath, SERVER, mode];
   const [command, ...args] = pinning.enabled
     ? ['taskset', '-c', String(pinning.serverCpu), ...node]
     : node;
-  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
+  const child = spawn(command, args, {
+    stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
+    env: { ...process.env, BENCH_API_KEY: key },
+  });
   const exited = once(child, 'exit').then(([code, signal]) => {
     throw new Error(`the ${mode} server exited early (code ${code}, signal ${signal})`);
   });
@@ -204,7 +217,15 @@ async function checkServer(mode, url, headers) {
   if (good.status !== 200) problems.push(`a request with the key got ${good.status}: ${body}`);
   else if (JSON.parse(body).data?.length !== 2)
     problems.push('the 200 body is not the account list');
-  if (mode === 'auth') {
+  if (
+    RATE_MODES.has(mode) &&
+    !/^"read-only";r=\d+;t=\d+$/.test(good.headers.get('ratelimit') ?? '')
+  ) {
+    problems.push(
+      `an admitted request carried no RateLimit field: ${good.headers.get('ratelimit')}`,
+    );
+  }
+  if (AUTH_MODES.has(mode)) {
     // Prove the middleware is really in the way: no key and a wrong key must be refused.
     const none = await fetch(url);
     const noneBody = await none.json().catch(() => ({}));
@@ -294,6 +315,10 @@ export function formatHttpRatios(http) {
     `| bare / auth, server CPU per request | ${ratios.cpuAuthOverBare.toFixed(3)} |`,
     `| auth − bare, server CPU per request | ${http.authCostMicros.toFixed(1)} µs |`,
     `| auth − noop, server CPU per request | ${http.authCostOverNoopMicros.toFixed(1)} µs |`,
+    `| rate (memory) / auth, median req/s | ${ratios.rateOverAuth.toFixed(3)} |`,
+    `| rate (Redis) / auth, median req/s | ${ratios.redisRateOverAuth.toFixed(3)} |`,
+    `| rate (memory) − auth, server CPU per request | ${http.rateCostMicros.toFixed(1)} µs |`,
+    `| rate (Redis) − auth, server CPU per request | ${http.redisRateCostMicros.toFixed(1)} µs |`,
   ].join('\n');
 }
 

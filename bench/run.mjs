@@ -27,6 +27,7 @@ import {
   RATIO_FLOOR,
   runExpressHttpBench,
 } from './express-http.mjs';
+import { formatRateLimitTable, runRateLimitBench } from './rate-limit.mjs';
 
 const RESULTS = new URL('./RESULTS.md', import.meta.url);
 const ENV_VARS = [
@@ -52,7 +53,11 @@ log('core: authenticate() microbenchmarks');
 const core = await runAuthenticateBench({ log, settings: micro });
 console.log(formatMicroTable(core.rows));
 
-log('http: Express 5 over loopback, bare / noop / auth');
+log('core: rate limiters');
+const rate = await runRateLimitBench({ log, settings: micro });
+console.log(formatRateLimitTable(rate));
+
+log('http: Express 5 over loopback, bare / noop / auth / rate / rate-redis');
 const web = await runExpressHttpBench({ log, settings: http });
 const loadAfter = os.loadavg();
 if (web.rounds.length > 0) {
@@ -67,8 +72,8 @@ const envSet = ENV_VARS.filter(
 const envPrefix = envSet.map((name) => `${name}=${process.env[name]} `).join('');
 const command =
   process.env.npm_lifecycle_event === 'bench'
-    ? `${envPrefix}pnpm bench  (= tsc -b && node bench/run.mjs)`
-    : `${envPrefix}node bench/run.mjs`;
+    ? `${envPrefix}pnpm bench  (= tsc -b && node --expose-gc bench/run.mjs)`
+    : `${envPrefix}node --expose-gc bench/run.mjs`;
 const load = (values) => values.map((v) => v.toFixed(2)).join(' ');
 const gib = (bytes) => `${(bytes / 2 ** 30).toFixed(1)} GiB`;
 
@@ -117,7 +122,7 @@ const md = [
   `| load average (1, 5, 15 min) | before ${load(loadBefore)}; after ${load(loadAfter)} |`,
   `| CPU pinning | ${http.pinning.reason} |`,
   `| core settings | ${formatInteger(micro.timeMs)} ms per case after ${formatInteger(micro.warmupMs)} ms warm-up; ${formatInteger(BATCH)} calls per sample |`,
-  `| http settings | ${http.rounds} rounds × 3 modes × ${http.durationSeconds} s, after ${http.warmupSeconds} s warm-up per server; ${http.connections} connections, no pipelining |`,
+  `| http settings | ${http.rounds} rounds × ${web.modes.length} modes × ${http.durationSeconds} s, after ${http.warmupSeconds} s warm-up per server; ${http.connections} connections, no pipelining |`,
   '',
   '## Verdict',
   '',
@@ -139,11 +144,26 @@ const md = [
   '- store lookups: made by the store while the case was measured; a cached case makes one only',
   '  when its cache entry outlives its TTL (30 s for a valid key, 5 s for an unknown id).',
   '',
+  '## Rate limiting',
+  '',
+  'In process, as above (a batch of 1,000 calls per sample). The rate step runs GCRA on the',
+  "key's bucket and formats the `RateLimit` fields for the response. Redis: the same script",
+  'every instance runs, over loopback, one request in flight (each waits a round trip) and 64.',
+  '',
+  formatRateLimitTable(rate),
+  '',
+  `- rate step on / off, \`authenticate()\` on a cached key: ${rate.rateStepOverOff.toFixed(3)}`,
+  `- 1,000,000 distinct keys through one default \`MemoryRateLimiter\`: ${formatInteger(rate.growth.buckets)} buckets kept, ` +
+    `live heap ${rate.growth.collected ? `+${rate.growth.heapGrowthMiB.toFixed(1)} MiB after a full collection` : 'not measured (run with --expose-gc)'}, ` +
+    `RSS +${rate.growth.rssGrowthMiB.toFixed(1)} MiB (RSS keeps what the process once used)`,
+  '',
   '## HTTP: Express 5 over loopback',
   '',
-  'The same app (GET /v1/accounts, a small JSON list) in three child processes: **bare**;',
+  'The same app (GET /v1/accounts, a small JSON list) in child processes: **bare**;',
   '**noop**, behind a no-op `app.use()` and a no-op route middleware; **auth**, behind',
-  "`app.use(orkestaAuth({ store, requireHttps: false }))` and `requireScope('read-only')`.",
+  "`app.use(orkestaAuth({ store, requireHttps: false }))` and `requireScope('read-only')`;",
+  "**rate** and **rate-redis**, auth with a rate on the key's scope (100,000/s, never reached)",
+  'kept in memory, and in Redis with `RedisRateLimiter` (one script per request).',
   'autocannon runs in the parent and sends every mode the same request, with the same valid',
   'cached key. Figures are medians over the rounds; "server CPU µs/req" is the server',
   "process's CPU time (all its threads) over the requests it answered: the same cost seen",
