@@ -67,6 +67,47 @@ describe('orkestaAuth() on Express 5', () => {
     expect(admitted.status).toBe(200);
   });
 
+  it('throttles by the address Express gives: a raw X-Forwarded-For counts only from a trusted proxy', async () => {
+    const { store, keys } = await storeWithKeys();
+    const wrong = `Bearer ${keys.readOnly.slice(0, -1)}${keys.readOnly.endsWith('0') ? '1' : '0'}`;
+    const failedAttempts = { limit: 1, windowSeconds: 60 };
+    // Not trusting: every request is the socket's address, whatever X-Forwarded-For claims.
+    const untrusting = express();
+    untrusting.use(orkestaAuth({ store, requireHttps: false, failedAttempts }));
+    untrusting.get('/r', echo);
+    await request(untrusting)
+      .get('/r')
+      .set('Authorization', wrong)
+      .set('X-Forwarded-For', '198.51.100.1');
+    const spoofed = await request(untrusting)
+      .get('/r')
+      .set('Authorization', `Bearer ${keys.readOnly}`)
+      .set('X-Forwarded-For', '198.51.100.2');
+    expect(spoofed.status).toBe(429);
+    expect(spoofed.body.code).toBe('too_many_failed_attempts');
+    expect(Number(spoofed.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+
+    // Trusting the loopback proxy: its X-Forwarded-For names the client.
+    const trusting = express();
+    trusting.set('trust proxy', 'loopback');
+    trusting.use(orkestaAuth({ store, requireHttps: false, failedAttempts }));
+    trusting.get('/r', echo);
+    await request(trusting)
+      .get('/r')
+      .set('Authorization', wrong)
+      .set('X-Forwarded-For', '198.51.100.1');
+    const other = await request(trusting)
+      .get('/r')
+      .set('Authorization', `Bearer ${keys.readOnly}`)
+      .set('X-Forwarded-For', '198.51.100.2');
+    expect(other.status).toBe(200);
+    const same = await request(trusting)
+      .get('/r')
+      .set('Authorization', `Bearer ${keys.readOnly}`)
+      .set('X-Forwarded-For', '198.51.100.1');
+    expect(same.status).toBe(429);
+  });
+
   it("onFailure: 'next' hands the AuthError, with its headers, to the error middleware", async () => {
     const { store, keys } = await storeWithKeys();
     const seen: AuthError[] = [];

@@ -59,6 +59,35 @@ describe('orkestaAuth() on Koa 3', () => {
     expect(Object.isFrozen(seen)).toBe(true);
   });
 
+  it('throttles by ctx.ip: X-Forwarded-For counts only with app.proxy', async () => {
+    const { store, keys } = await storeWithKeys();
+    const wrong = `Bearer ${keys.readOnly.slice(0, -1)}${keys.readOnly.endsWith('0') ? '1' : '0'}`;
+    const failedAttempts = { limit: 1, windowSeconds: 60 };
+    const app = (proxy: boolean) => {
+      const koa = new Koa();
+      koa.proxy = proxy;
+      koa.use(orkestaAuth({ store, requireHttps: false, failedAttempts }));
+      koa.use(echo);
+      return serve(koa);
+    };
+    const untrusting = app(false);
+    await untrusting.get('/').set('Authorization', wrong).set('X-Forwarded-For', '198.51.100.1');
+    const spoofed = await untrusting
+      .get('/')
+      .set('Authorization', `Bearer ${keys.readOnly}`)
+      .set('X-Forwarded-For', '198.51.100.2');
+    expect(spoofed.status).toBe(429);
+    expect(spoofed.body.code).toBe('too_many_failed_attempts');
+
+    const trusting = app(true);
+    await trusting.get('/').set('Authorization', wrong).set('X-Forwarded-For', '198.51.100.1');
+    const other = await trusting
+      .get('/')
+      .set('Authorization', `Bearer ${keys.readOnly}`)
+      .set('X-Forwarded-For', '198.51.100.2');
+    expect(other.status).toBe(200);
+  });
+
   it('answers failures as problem+json with the challenge, and scope through requireScope', async () => {
     const { store, keys } = await storeWithKeys();
     const app = new Koa();
