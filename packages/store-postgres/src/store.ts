@@ -1,0 +1,520 @@
+import type {
+  ApiKeyRecord,
+  KeyChanges,
+  KeyEnvironment,
+  KeyPage,
+  KeyStatus,
+  KeyStore,
+  ListKeysQuery,
+  RateLimitPolicy,
+  Scope,
+} from '@orkesta/auth';
+import {
+  ConfigurationError,
+  decodeListCursor,
+  encodeListCursor,
+  KeyManagementError,
+} from '@orkesta/auth';
+import pg from 'pg';
+import {
+  PostgresChangeFeed,
+  type PostgresErrorHandler,
+  type PostgresErrorOperation,
+  type ReconnectDelay,
+} from './change-feed.js';
+import { SchemaVersionError } from './errors.js';
+import {
+  defaultChannel,
+  quoteIdentifier,
+  validateChannel,
+  validateSchemaName,
+} from './identifiers.js';
+import {
+  isPool,
+  type MigrationResult,
+  migrate,
+  readSchemaVersion,
+  SCHEMA_VERSION,
+} from './migrations.js';
+
+export interface PostgresKeyStoreOptions {
+  /**
+   * A pool of your own. The store never ends it, and cannot set its timeouts: give it
+   * `statement_timeout`, `query_timeout` and `connectionTimeoutMillis` yourself, and an `'error'`
+   * listener. Give this or `connectionString`, not both.
+   */
+  readonly pool?: pg.Pool | undefined;
+  /** A `postgres://` URL: the store makes (and at `close()` ends) a pool of its own. */
+  readonly connectionString?: string | undefined;
+  /** The schema holding the tables. A plain lowercase identifier. Default `orkesta_auth`. */
+  readonly schema?: string | undefined;
+  /**
+   * Longest a statement may run on the store's own pool, in ms (PostgreSQL's
+   * `statement_timeout`; the client also gives up 1 s later, should the server stop answering).
+   * Default 2,000. Only with `connectionString`.
+   */
+  readonly statementTimeoutMs?: number | undefined;
+  /** Longest wait for a connection, in ms: the store's own pool and the listening connection. Default 5,000. */
+  readonly connectTimeoutMs?: number | undefined;
+  /** Connections in the store's own pool. Default 10. Only with `connectionString`. */
+  readonly poolMax?: number | undefined;
+  /** The LISTEN/NOTIFY channel. Default derived from the schema (`orkesta_auth.<schema>`). */
+  readonly channel?: string | undefined;
+  /** Backoff of the listening connection's reconnection, in ms. Default `{ min: 100, max: 5000 }`. */
+  readonly reconnectDelayMs?: ReconnectDelay | undefined;
+  /** Bring the schema up to date before the first query. Default `false`: operations reject until it is. */
+  readonly migrate?: boolean | undefined;
+  /** `application_name` of the connections; the listening one adds `-listen`. Default `orkesta-auth`. */
+  readonly applicationName?: string | undefined;
+  /**
+   * Told of failures nobody awaits: the listening connection (it reconnects by itself), a
+   * malformed notification (ignored), an idle connection of the store's own pool.
+   */
+  readonly onError?: PostgresErrorHandler | undefined;
+}
+
+const OPTION_NAMES: ReadonlySet<string> = new Set<keyof PostgresKeyStoreOptions>([
+  'pool',
+  'connectionString',
+  'schema',
+  'statementTimeoutMs',
+  'connectTimeoutMs',
+  'poolMax',
+  'channel',
+  'reconnectDelayMs',
+  'migrate',
+  'applicationName',
+  'onError',
+]);
+
+const MAX_TIMER_MS = 2 ** 31 - 1;
+/** How much longer than `statement_timeout` the client waits before giving a query up. */
+const CLIENT_TIMEOUT_MARGIN_MS = 1_000;
+
+const COLUMNS =
+  'id, workspace_id, name, scope, environment, hash, created_at, expires_at, revoked_at, last_used_at, rotated_from_id, rate_limit';
+
+interface KeyRow {
+  id: string;
+  workspace_id: string;
+  name: string;
+  scope: Scope;
+  environment: KeyEnvironment;
+  hash: string;
+  created_at: Date;
+  expires_at: Date | null;
+  revoked_at: Date | null;
+  last_used_at: Date | null;
+  rotated_from_id: string | null;
+  rate_limit: RateLimitPolicy | null;
+}
+
+function toRecord(row: KeyRow): ApiKeyRecord {
+  return {
+    id: row.id,
+    workspaceId: row.workspace_id,
+    name: row.name,
+    scope: row.scope,
+    environment: row.environment,
+    hash: row.hash,
+    createdAt: row.created_at,
+    expiresAt: row.expires_at,
+    revokedAt: row.revoked_at,
+    lastUsedAt: row.last_used_at,
+    rotatedFromId: row.rotated_from_id,
+    // No rate of its own: the field is left out, as records without one are written.
+    ...(row.rate_limit === null ? {} : { rateLimit: row.rate_limit }),
+  };
+}
+
+/** A key's own rate as stored: its fields only, or null for none. */
+function rateLimitValue(policy: RateLimitPolicy | null | undefined): string | null {
+  if (policy === null || policy === undefined) return null;
+  const { limit, windowSeconds, burst } = policy;
+  return JSON.stringify(
+    burst === undefined ? { limit, windowSeconds } : { limit, windowSeconds, burst },
+  );
+}
+
+function positiveInteger(value: unknown, name: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (
+    typeof value !== 'number' ||
+    !Number.isSafeInteger(value) ||
+    value <= 0 ||
+    value > MAX_TIMER_MS
+  ) {
+    throw new ConfigurationError(
+      `${name} must be a positive integer no greater than ${MAX_TIMER_MS}; got ${String(value)}`,
+    );
+  }
+  return value;
+}
+
+function reconnectDelay(value: unknown): ReconnectDelay {
+  if (value === undefined) return { min: 100, max: 5_000 };
+  if (value === null || typeof value !== 'object') {
+    throw new ConfigurationError('reconnectDelayMs must be { min, max } in milliseconds');
+  }
+  const { min, max } = value as Partial<ReconnectDelay>;
+  const checked = {
+    min: positiveInteger(min, 'reconnectDelayMs.min', 100),
+    max: positiveInteger(max, 'reconnectDelayMs.max', 5_000),
+  };
+  if (checked.min > checked.max) {
+    throw new ConfigurationError(
+      `reconnectDelayMs.min (${checked.min}) must not be greater than reconnectDelayMs.max (${checked.max})`,
+    );
+  }
+  return checked;
+}
+
+/** A connection that died under a query; a read may safely be tried again on another one. */
+function isConnectionLoss(error: unknown): boolean {
+  if (error === null || typeof error !== 'object') return false;
+  const { code, message } = error as { code?: unknown; message?: unknown };
+  if (typeof code === 'string') {
+    if (code.startsWith('08') || code === '57P01' || code === '57P02') return true;
+    if (code === 'ECONNRESET' || code === 'EPIPE') return true;
+  }
+  return (
+    typeof message === 'string' &&
+    (message === 'Connection terminated unexpectedly' ||
+      message.startsWith('Client has encountered a connection error'))
+  );
+}
+
+function sqlState(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+/**
+ * A `KeyStore` in PostgreSQL, for several instances sharing keys. Every query is parameterised;
+ * the schema name is validated once and quoted. `changes` is a LISTEN/NOTIFY feed, so a key
+ * revoked through one instance is dropped from every instance's cache.
+ */
+export class PostgresKeyStore implements KeyStore {
+  readonly schema: string;
+  readonly changes: PostgresChangeFeed;
+  readonly #pool: pg.Pool;
+  readonly #ownsPool: boolean;
+  readonly #table: string;
+  readonly #migrateOnUse: boolean;
+  readonly #onError: PostgresErrorHandler | undefined;
+  #verified = false;
+  #checking: Promise<void> | undefined;
+  #closed = false;
+
+  constructor(options: PostgresKeyStoreOptions) {
+    if (options === null || typeof options !== 'object') {
+      throw new ConfigurationError(
+        'options are required: new PostgresKeyStore({ connectionString }) or ({ pool })',
+      );
+    }
+    const unknown = Object.keys(options).filter((name) => !OPTION_NAMES.has(name));
+    if (unknown.length > 0) {
+      throw new ConfigurationError(
+        `unknown option${unknown.length === 1 ? '' : 's'} ${unknown.join(', ')}; the options are ${[...OPTION_NAMES].join(', ')}`,
+      );
+    }
+    const { pool, connectionString } = options;
+    if ((pool === undefined) === (connectionString === undefined)) {
+      throw new ConfigurationError(
+        'give exactly one of pool (a pg.Pool of your own) and connectionString (a postgres:// URL)',
+      );
+    }
+    this.schema = validateSchemaName(options.schema);
+    this.#table = `${quoteIdentifier(this.schema)}.api_keys`;
+    const channel =
+      options.channel === undefined
+        ? defaultChannel(this.schema)
+        : validateChannel(options.channel);
+    const connectTimeoutMs = positiveInteger(options.connectTimeoutMs, 'connectTimeoutMs', 5_000);
+    const delay = reconnectDelay(options.reconnectDelayMs);
+    if (options.migrate !== undefined && typeof options.migrate !== 'boolean') {
+      throw new ConfigurationError(`migrate must be true or false; got ${String(options.migrate)}`);
+    }
+    this.#migrateOnUse = options.migrate === true;
+    const applicationName = options.applicationName ?? 'orkesta-auth';
+    if (typeof applicationName !== 'string' || applicationName.length === 0) {
+      throw new ConfigurationError('applicationName must be a non-empty string');
+    }
+    if (options.onError !== undefined && typeof options.onError !== 'function') {
+      throw new ConfigurationError('onError must be a function (error, { operation }) => void');
+    }
+    this.#onError = options.onError;
+
+    let listenConfig: () => pg.ClientConfig;
+    let statementTimeoutMs: number;
+    if (pool !== undefined) {
+      if (!isPool(pool)) throw new ConfigurationError('pool must be a pg.Pool');
+      for (const name of ['statementTimeoutMs', 'poolMax'] as const) {
+        if (options[name] !== undefined) {
+          throw new ConfigurationError(
+            `${name} applies to the pool the store makes from connectionString; for your own pool set ${name === 'poolMax' ? 'max' : 'statement_timeout'} in its options`,
+          );
+        }
+      }
+      this.#pool = pool;
+      this.#ownsPool = false;
+      statementTimeoutMs = 2_000;
+      listenConfig = () => ({
+        ...pool.options,
+        // The pool keeps the password out of its enumerable options.
+        password: pool.options?.password,
+        connectionTimeoutMillis: connectTimeoutMs,
+        application_name: `${applicationName}-listen`,
+        keepAlive: true,
+      });
+    } else {
+      if (typeof connectionString !== 'string' || connectionString.length === 0) {
+        throw new ConfigurationError('connectionString must be a non-empty postgres:// URL');
+      }
+      statementTimeoutMs = positiveInteger(options.statementTimeoutMs, 'statementTimeoutMs', 2_000);
+      const poolMax = positiveInteger(options.poolMax, 'poolMax', 10);
+      this.#pool = new pg.Pool({
+        connectionString,
+        max: poolMax,
+        statement_timeout: statementTimeoutMs,
+        query_timeout: statementTimeoutMs + CLIENT_TIMEOUT_MARGIN_MS,
+        connectionTimeoutMillis: connectTimeoutMs,
+        application_name: applicationName,
+        keepAlive: true,
+      });
+      this.#ownsPool = true;
+      // An idle connection that fails is dropped by the pool; unheard, the event would crash.
+      this.#pool.on('error', (error) => this.#report(error, 'pool'));
+      listenConfig = () => ({
+        connectionString,
+        connectionTimeoutMillis: connectTimeoutMs,
+        application_name: `${applicationName}-listen`,
+        keepAlive: true,
+      });
+    }
+
+    this.changes = new PostgresChangeFeed({
+      pool: this.#pool,
+      channel,
+      clientConfig: listenConfig,
+      reconnectDelay: delay,
+      queryTimeoutMs: statementTimeoutMs + CLIENT_TIMEOUT_MARGIN_MS,
+      report: (error, operation) => this.#report(error, operation),
+    });
+  }
+
+  /** The pool the store queries through: yours, or the one it made. */
+  get pool(): pg.Pool {
+    return this.#pool;
+  }
+
+  /** The LISTEN/NOTIFY channel of the change feed. */
+  get channel(): string {
+    return this.changes.channel;
+  }
+
+  /** Brings the schema up to date (see `migrate`); resolves to the versions applied. */
+  async migrate(): Promise<MigrationResult> {
+    this.#assertOpen();
+    const result = await migrate({ pool: this.#pool, schema: this.schema });
+    this.#verified = true;
+    return result;
+  }
+
+  async findById(id: string): Promise<ApiKeyRecord | undefined> {
+    if (typeof id !== 'string' || id.length === 0) return undefined;
+    const { rows } = await this.#query<KeyRow>(
+      `SELECT ${COLUMNS} FROM ${this.#table} WHERE id = $1`,
+      [id],
+      true,
+    );
+    return rows[0] === undefined ? undefined : toRecord(rows[0]);
+  }
+
+  async insert(record: ApiKeyRecord): Promise<void> {
+    try {
+      await this.#query(
+        `INSERT INTO ${this.#table} (${COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+        [
+          record.id,
+          record.workspaceId,
+          record.name,
+          record.scope,
+          record.environment,
+          record.hash,
+          record.createdAt,
+          record.expiresAt,
+          record.revokedAt,
+          record.lastUsedAt,
+          record.rotatedFromId,
+          rateLimitValue(record.rateLimit),
+        ],
+        false,
+      );
+    } catch (error) {
+      const state = sqlState(error);
+      if (state === '23505') {
+        throw new KeyManagementError(
+          'duplicate_key_id',
+          `a key with id ${record.id} already exists`,
+        );
+      }
+      if (state === '23502' || state === '23514') {
+        throw new KeyManagementError(
+          'invalid_key_parameters',
+          `key ${record.id} is missing a field or has a scope or environment the store does not know`,
+        );
+      }
+      throw error;
+    }
+  }
+
+  async list(query: ListKeysQuery): Promise<KeyPage> {
+    const { limit, now, status, workspaceId } = query;
+    if (!Number.isSafeInteger(limit) || limit < 1 || limit > 1_000) {
+      throw new KeyManagementError(
+        'invalid_key_parameters',
+        'limit must be an integer from 1 to 1000',
+      );
+    }
+    const after = query.cursor === undefined ? undefined : decodeListCursor(query.cursor);
+    const values: unknown[] = [];
+    const param = (value: unknown) => {
+      values.push(value);
+      return `$${values.length}`;
+    };
+    const where: string[] = [];
+    if (workspaceId !== undefined) where.push(`workspace_id = ${param(workspaceId)}`);
+    if (status !== undefined) where.push(statusCondition(status, () => param(now)));
+    if (after !== undefined) {
+      const createdAt = param(after.createdAt);
+      where.push(
+        `(created_at < ${createdAt} OR (created_at = ${createdAt} AND id > ${param(after.id)}))`,
+      );
+    }
+    const { rows } = await this.#query<KeyRow>(
+      `SELECT ${COLUMNS} FROM ${this.#table}${where.length === 0 ? '' : ` WHERE ${where.join(' AND ')}`} ORDER BY created_at DESC, id LIMIT ${param(limit + 1)}`,
+      values,
+      true,
+    );
+    const items = rows.slice(0, limit).map(toRecord);
+    const last = items.at(-1);
+    return rows.length > limit && last !== undefined
+      ? { items, nextCursor: encodeListCursor(last) }
+      : { items };
+  }
+
+  async update(id: string, changes: KeyChanges): Promise<ApiKeyRecord | undefined> {
+    const values: unknown[] = [id];
+    const sets: string[] = [];
+    if (changes.revokedAt !== undefined) {
+      values.push(changes.revokedAt);
+      sets.push(`revoked_at = $${values.length}`);
+    }
+    if (changes.expiresAt !== undefined) {
+      values.push(changes.expiresAt);
+      sets.push(`expires_at = $${values.length}`);
+    }
+    if (changes.rateLimit !== undefined) {
+      values.push(rateLimitValue(changes.rateLimit));
+      sets.push(`rate_limit = $${values.length}`);
+    }
+    if (sets.length === 0) return this.findById(id);
+    const { rows } = await this.#query<KeyRow>(
+      `UPDATE ${this.#table} SET ${sets.join(', ')} WHERE id = $1 RETURNING ${COLUMNS}`,
+      values,
+      false,
+    );
+    return rows[0] === undefined ? undefined : toRecord(rows[0]);
+  }
+
+  async recordLastUsed(batch: ReadonlyMap<string, Date>): Promise<void> {
+    if (batch.size === 0) return;
+    await this.#query(
+      `UPDATE ${this.#table} AS k SET last_used_at = greatest(k.last_used_at, b.used_at)
+       FROM unnest($1::text[], $2::timestamptz[]) AS b(id, used_at)
+       WHERE k.id = b.id AND (k.last_used_at IS NULL OR k.last_used_at < b.used_at)`,
+      [[...batch.keys()], [...batch.values()]],
+      false,
+    );
+  }
+
+  /** Stops the change feed's connection, and ends the pool if the store made it (never yours). */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.changes.close();
+    if (this.#ownsPool) await this.#pool.end();
+  }
+
+  async #query<R extends pg.QueryResultRow>(
+    text: string,
+    values: unknown[],
+    read: boolean,
+  ): Promise<pg.QueryResult<R>> {
+    await this.#ready();
+    try {
+      return await this.#pool.query<R>(text, values);
+    } catch (error) {
+      // A connection that died while idle in the pool: a read goes once more, on a fresh one.
+      if (read && isConnectionLoss(error)) return await this.#pool.query<R>(text, values);
+      const state = sqlState(error);
+      if (state === '42P01' || state === '3F000') {
+        // The tables are gone: say why, if the schema's version tells.
+        this.#verified = false;
+        await this.#ready();
+      }
+      throw error;
+    }
+  }
+
+  /** Resolves once the schema is at the version this package needs (migrating it if asked to). */
+  async #ready(): Promise<void> {
+    this.#assertOpen();
+    if (this.#verified) return;
+    this.#checking ??= this.#check().finally(() => {
+      this.#checking = undefined;
+    });
+    await this.#checking;
+  }
+
+  async #check(): Promise<void> {
+    if (this.#migrateOnUse) {
+      await migrate({ pool: this.#pool, schema: this.schema });
+    } else {
+      const version = await readSchemaVersion(this.#pool, this.schema);
+      if (version !== SCHEMA_VERSION) {
+        throw new SchemaVersionError(this.schema, version, SCHEMA_VERSION);
+      }
+    }
+    this.#verified = true;
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new ConfigurationError('this PostgresKeyStore is closed');
+  }
+
+  #report(error: unknown, operation: PostgresErrorOperation): void {
+    try {
+      this.#onError?.(error, { operation });
+    } catch {
+      // A failing reporter must not take the store down with it.
+    }
+  }
+}
+
+function statusCondition(status: KeyStatus, now: () => string): string {
+  switch (status) {
+    case 'revoked':
+      return 'revoked_at IS NOT NULL';
+    case 'expired':
+      return `(revoked_at IS NULL AND expires_at <= ${now()})`;
+    case 'active':
+      return `(revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ${now()}))`;
+    default:
+      throw new KeyManagementError(
+        'invalid_key_parameters',
+        `status must be active, revoked or expired; got ${String(status)}`,
+      );
+  }
+}
