@@ -28,6 +28,7 @@ import {
   runExpressHttpBench,
 } from './express-http.mjs';
 import { formatRateLimitTable, runRateLimitBench } from './rate-limit.mjs';
+import { formatStoreTable, runStoreLookupBench, storeSettings } from './store-lookup.mjs';
 
 const RESULTS = new URL('./RESULTS.md', import.meta.url);
 const ENV_VARS = [
@@ -37,6 +38,8 @@ const ENV_VARS = [
   'BENCH_DURATION',
   'BENCH_WARMUP',
   'BENCH_CONNECTIONS',
+  'BENCH_STORE_SECONDS',
+  'BENCH_POSTGRES_URL',
   'BENCH_PIN',
   'BENCH_STRICT',
 ];
@@ -56,6 +59,11 @@ console.log(formatMicroTable(core.rows));
 log('core: rate limiters');
 const rate = await runRateLimitBench({ log, settings: micro });
 console.log(formatRateLimitTable(rate));
+
+log('stores: cold lookups, cache off');
+const storeRun = storeSettings();
+const stores = await runStoreLookupBench({ log, settings: storeRun });
+console.log(formatStoreTable(stores));
 
 log('http: Express 5 over loopback, bare / noop / auth / rate / rate-redis');
 const web = await runExpressHttpBench({ log, settings: http });
@@ -156,6 +164,17 @@ const md = [
   `- 1,000,000 distinct keys through one default \`MemoryRateLimiter\`: ${formatInteger(rate.growth.buckets)} buckets kept, ` +
     `live heap ${rate.growth.collected ? `+${rate.growth.heapGrowthMiB.toFixed(1)} MiB after a full collection` : 'not measured (run with --expose-gc)'}, ` +
     `RSS +${rate.growth.rssGrowthMiB.toFixed(1)} MiB (RSS keeps what the process once used)`,
+  '',
+  '## Stores: cold lookups',
+  '',
+  `\`authenticate()\` with the cache off, so every call asks the store, over ${formatInteger(stores.keys)} keys`,
+  'drawn at random; each figure is a store lookup plus the SHA-256 of the presented key.',
+  `Latency: one call at a time for ${storeRun.seconds} s, p50 and p99 per call. Throughput: ${stores.inFlight} calls in flight`,
+  `for ${storeRun.seconds} s. PostgreSQL is the server on this machine over loopback (a pool of 10, a schema of`,
+  'its own); SQLite a WAL file in the temporary directory; MemoryKeyStore is the baseline of',
+  'the same run. With the cache on (the default) a key costs one lookup per TTL, not per request.',
+  '',
+  formatStoreTable(stores),
   '',
   '## HTTP: Express 5 over loopback',
   '',
