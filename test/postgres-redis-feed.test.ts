@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   type AuthResult,
@@ -6,11 +7,14 @@ import {
   createKeyManager,
   type KeyChangeFeed,
 } from '@orkesta/auth';
-import { createRedisChangeFeed, type RedisChangeFeed } from '@orkesta/auth-redis';
-import { PostgresKeyStore } from '@orkesta/auth-store-postgres';
+import { orkestaAuth, requireScope } from '@orkesta/auth-express';
+import { createRedisChangeFeed, type RedisChangeFeed, RedisRateLimiter } from '@orkesta/auth-redis';
+import { migrate, PostgresKeyStore } from '@orkesta/auth-store-postgres';
+import express from 'express';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
+import { send } from './http.js';
 import { POSTGRES_URL, REDIS_URL, serviceAvailable } from './services.js';
 
 // Both servers are needed; under CI either one missing fails loudly.
@@ -127,6 +131,80 @@ describe.skipIf(!available)(
       expect(a.store.changes.listening).toBe(false);
       await a.manager.create({ workspaceId: 'ws_1', name: 'x', scope: 'read-only' });
       expect(a.store.changes.listening).toBe(false);
+    });
+  },
+);
+
+describe.skipIf(!available)(
+  "the README's several instances: PostgreSQL store, Redis feed and limiter, Express",
+  () => {
+    /** One Express instance set up as the README shows (a channel and prefix per test run). */
+    async function server(schema: string, channel: string, prefix: string) {
+      const store = new PostgresKeyStore({ connectionString: POSTGRES_URL, schema });
+      cleanup.push(() => store.close());
+      const redis = new Redis(REDIS_URL);
+      cleanup.push(() => redis.quit().catch(() => redis.disconnect()));
+      const changeFeed = createRedisChangeFeed({ redis, channel });
+      cleanup.push(() => changeFeed.close());
+      await subscribed(changeFeed);
+      const limiter = new RedisRateLimiter({ redis, prefix });
+      const app = express();
+      app.set('trust proxy', false);
+      app.use(
+        orkestaAuth({
+          store,
+          changeFeed,
+          requireHttps: false,
+          rateLimit: { scopes: { 'read-write': { limit: 100, windowSeconds: 60 } }, limiter },
+        }),
+      );
+      app.get('/v1/payments', requireScope('read-write'), (_req, res) => {
+        res.json({ ok: true });
+      });
+      const listening = app.listen(0, '127.0.0.1');
+      cleanup.push(
+        () =>
+          new Promise((resolve) => {
+            listening.closeAllConnections();
+            listening.close(resolve);
+          }),
+      );
+      await new Promise((resolve) => listening.once('listening', resolve));
+      const url = `http://127.0.0.1:${(listening.address() as AddressInfo).port}`;
+      return { store, changeFeed, url, keys: createKeyManager({ store, changeFeed }) };
+    }
+
+    it('both instances share one limit of 100 a minute, and a revocation through one reaches the other within 1 second', async () => {
+      const schema = `t_${randomBytes(6).toString('hex')}`;
+      const admin = new pg.Client({ connectionString: POSTGRES_URL });
+      await admin.connect();
+      cleanup.push(async () => {
+        await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+        await admin.end();
+      });
+      await migrate({ connectionString: POSTGRES_URL, schema });
+      const tag = `orkesta-test:${schema}`;
+      const a = await server(schema, `${tag}:changes`, `${tag}:rate:`);
+      const b = await server(schema, `${tag}:changes`, `${tag}:rate:`);
+
+      const issued = await a.keys.create({ workspaceId: 'ws_1', name: 'erp', scope: 'read-write' });
+      const get = (url: string) =>
+        send(url, { path: '/v1/payments', headers: { authorization: `Bearer ${issued.key}` } });
+      const statuses: number[] = [];
+      for (let i = 0; i < 101; i++) statuses.push((await get(i % 2 === 0 ? a.url : b.url)).status);
+      expect(statuses.filter((status) => status === 200)).toHaveLength(100);
+      const refused = await get(b.url);
+      expect(refused.status).toBe(429);
+      expect((refused.json as { code: string }).code).toBe('rate_limit_exceeded');
+
+      await a.keys.revoke(issued.record.id);
+      const seen = await refusal(async () => {
+        const response = await get(b.url);
+        return (response.json as { code?: string }).code ?? 'ok';
+      }, 1_000);
+      // Revocation is checked before the rate: the answer changes from 429 to 401.
+      expect(seen.code).toBe('api_key_revoked');
+      expect(seen.elapsedMs).toBeLessThan(1_000);
     });
   },
 );
