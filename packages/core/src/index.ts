@@ -105,6 +105,7 @@ export { assertScope, isScope, requireScope, SCOPES, scopeSatisfies } from './sc
 export type {
   ApiKeyRecord,
   KeyChangeFeed,
+  KeyChangeMessage,
   KeyChanges,
   KeyLookup,
   KeyPage,
@@ -113,4 +114,9 @@ export type {
   ListKeysQuery,
   StoredKey,
 } from './store.js';
-export { createLocalChangeFeed, keyStatus } from './store.js';
+export {
+  createLocalChangeFeed,
+  decodeKeyChangeMessage,
+  encodeKeyChangeMessage,
+  keyStatus,
+} from './store.js';

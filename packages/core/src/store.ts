@@ -106,6 +106,35 @@ export interface KeyChangeFeed {
   subscribe(listener: (keyIds: readonly string[]) => void, onReset?: () => void): () => void;
 }
 
+/**
+ * What a feed between processes sends: the sender's origin id (so that a handle can drop its own
+ * echo) and the changed key ids. `encodeKeyChangeMessage` writes it as `{"o":…,"ids":[…]}`.
+ */
+export interface KeyChangeMessage {
+  readonly o: string;
+  readonly ids: readonly string[];
+}
+
+export function encodeKeyChangeMessage(origin: string, keyIds: readonly string[]): string {
+  return JSON.stringify({ o: origin, ids: keyIds });
+}
+
+/** The message in `raw`, or undefined when it is not one (a feed reports and ignores those). */
+export function decodeKeyChangeMessage(raw: unknown): KeyChangeMessage | undefined {
+  if (typeof raw !== 'string') return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    return undefined;
+  }
+  if (parsed === null || typeof parsed !== 'object') return undefined;
+  const { o, ids } = parsed as { o?: unknown; ids?: unknown };
+  if (typeof o !== 'string' || !Array.isArray(ids)) return undefined;
+  if (!ids.every((id): id is string => typeof id === 'string')) return undefined;
+  return { o, ids };
+}
+
 /** A change feed within one process: enough when every authenticator shares the process. */
 export function createLocalChangeFeed(): KeyChangeFeed {
   const listeners = new Set<(keyIds: readonly string[]) => void>();

@@ -1,5 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { ConfigurationError, type KeyChangeFeed } from '@orkesta/auth';
+import {
+  ConfigurationError,
+  decodeKeyChangeMessage,
+  encodeKeyChangeMessage,
+  type KeyChangeFeed,
+} from '@orkesta/auth';
 import type { Redis } from 'ioredis';
 
 export const DEFAULT_CHANGE_CHANNEL = 'orkesta-auth:key-changes';
@@ -27,25 +32,6 @@ export interface RedisChangeFeed extends KeyChangeFeed {
 }
 
 type Listener = (keyIds: readonly string[]) => void;
-
-interface Message {
-  readonly o: string;
-  readonly ids: readonly string[];
-}
-
-function readMessage(raw: string): Message | undefined {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(raw);
-  } catch {
-    return undefined;
-  }
-  if (parsed === null || typeof parsed !== 'object') return undefined;
-  const { o, ids } = parsed as { o?: unknown; ids?: unknown };
-  if (typeof o !== 'string' || !Array.isArray(ids)) return undefined;
-  if (!ids.every((id): id is string => typeof id === 'string')) return undefined;
-  return { o, ids };
-}
 
 /**
  * Tells every instance which keys changed, over Redis pub/sub. Listeners in this process hear a
@@ -113,7 +99,7 @@ export function createRedisChangeFeed(options: RedisChangeFeedOptions): RedisCha
     connection.on('error', (error: unknown) => report(error, 'subscribe'));
     connection.on('message', (from: string, raw: string) => {
       if (from !== channel) return;
-      const message = readMessage(raw);
+      const message = decodeKeyChangeMessage(raw);
       if (message === undefined) {
         report(new Error(`ignored a malformed message on ${channel}`), 'message');
         return;
@@ -142,7 +128,7 @@ export function createRedisChangeFeed(options: RedisChangeFeedOptions): RedisCha
     async publish(keyIds) {
       if (keyIds.length === 0) return;
       deliver(keyIds);
-      await redis.publish(channel, JSON.stringify({ o: origin, ids: keyIds }));
+      await redis.publish(channel, encodeKeyChangeMessage(origin, keyIds));
     },
     subscribe(listener, onReset) {
       if (closed) throw new ConfigurationError('this change feed is closed');

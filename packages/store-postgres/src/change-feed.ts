@@ -1,5 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { ConfigurationError, type KeyChangeFeed } from '@orkesta/auth';
+import {
+  ConfigurationError,
+  decodeKeyChangeMessage,
+  encodeKeyChangeMessage,
+  type KeyChangeFeed,
+} from '@orkesta/auth';
 import pg from 'pg';
 import { quoteIdentifier } from './identifiers.js';
 
@@ -101,8 +106,9 @@ export class PostgresChangeFeed implements KeyChangeFeed {
 
   /** `keyIds` as notification payloads, each of at most `MAX_PAYLOAD_BYTES`, in order. */
   #payloads(keyIds: readonly string[]): string[] {
-    const head = `{"o":${JSON.stringify(this.origin)},"ids":[`;
+    // The message of no ids, `{"o":…,"ids":[]}`, opened where the ids go.
     const tail = ']}';
+    const head = encodeKeyChangeMessage(this.origin, []).slice(0, -tail.length);
     const frame = Buffer.byteLength(head) + tail.length;
     const payloads: string[] = [];
     let items: string[] = [];
@@ -217,7 +223,7 @@ export class PostgresChangeFeed implements KeyChangeFeed {
   }
 
   #receive(payload: string | undefined): void {
-    const message = readPayload(payload);
+    const message = decodeKeyChangeMessage(payload);
     if (message === undefined) {
       this.#settings.report(
         new Error(`ignored a malformed notification on channel ${this.channel}`),
@@ -227,21 +233,4 @@ export class PostgresChangeFeed implements KeyChangeFeed {
     }
     if (message.o !== this.origin && message.ids.length > 0) this.#deliver(message.ids);
   }
-}
-
-function readPayload(
-  raw: string | undefined,
-): { readonly o: string; readonly ids: readonly string[] } | undefined {
-  if (raw === undefined) return undefined;
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(raw);
-  } catch {
-    return undefined;
-  }
-  if (parsed === null || typeof parsed !== 'object') return undefined;
-  const { o, ids } = parsed as { o?: unknown; ids?: unknown };
-  if (typeof o !== 'string' || !Array.isArray(ids)) return undefined;
-  if (!ids.every((id): id is string => typeof id === 'string')) return undefined;
-  return { o, ids };
 }
