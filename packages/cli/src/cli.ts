@@ -14,6 +14,7 @@ import {
   type KeyStore,
   SCOPES,
 } from '@orkesta/auth';
+import { describeError } from '@orkesta/auth-store-postgres';
 import {
   COMMANDS,
   type CommandSpec,
@@ -30,7 +31,7 @@ import {
   programHelp,
 } from './commands.js';
 import { keyDetails, keyJson, keyTable, when } from './format.js';
-import { describeError, migrateKeyStore, openKeyStore, StoreOpenError } from './open-store.js';
+import { migrateKeyStore, openKeyStore, StoreOpenError } from './open-store.js';
 import { redact, resolveStoreSpec, type StoreSpec } from './store-spec.js';
 import { afterDuration, oneOf, parseDuration, parseFutureInstant, UsageError } from './values.js';
 

@@ -11,7 +11,7 @@ import {
 import { describe, expect, it, vi } from 'vitest';
 import { openKeyStore, resolveStoreSpec } from '../src/index.js';
 import { newSchema, postgresAvailable, postgresSpec, tempDir } from './helpers.js';
-import { cli, cliAsync, failed, json, ok, type Run } from './run-cli.js';
+import { COMMAND_PATHS, cli, cliAsync, failed, json, ok, type Run } from './run-cli.js';
 
 // Every test spawns the binary several times; on a loaded 2-core machine that takes a while.
 vi.setConfig({ testTimeout: 90_000 });
@@ -61,6 +61,9 @@ interface CreatedJson {
 interface RotatedJson extends CreatedJson {
   previous: Omit<CreatedJson, 'key'>;
 }
+
+/** The columns of `keys list`, as the issue names them. */
+const LIST_COLUMNS = ['ID', 'NAME', 'SCOPE', 'STATUS', 'CREATED', 'EXPIRES', 'LAST USED'];
 
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 const DAY = 86_400_000;
@@ -205,16 +208,7 @@ describe.each(BACKENDS)('orkesta-auth on $name', (backend) => {
 
     const table = ok(cli(['keys', 'list', '--store', store])).stdout;
     const lines = table.trimEnd().split('\n');
-    expect(lines[0]!.split(/\s{2,}/)).toEqual([
-      'ID',
-      'WORKSPACE',
-      'NAME',
-      'SCOPE',
-      'STATUS',
-      'CREATED',
-      'EXPIRES',
-      'LAST USED',
-    ]);
+    expect(lines[0]!.split(/\s{2,}/)).toEqual(['ID', 'WORKSPACE', ...LIST_COLUMNS.slice(1)]);
     expect(lines).toHaveLength(4);
     // Newest first.
     expect(lines.slice(1).map((line) => line.split(/\s+/)[0])).toEqual([c.id, b.id, a.id]);
@@ -225,15 +219,7 @@ describe.each(BACKENDS)('orkesta-auth on $name', (backend) => {
     expectNoSecret(table, keys);
 
     const ws1 = ok(cli(['keys', 'list', '--workspace', 'ws_1', '--store', store])).stdout;
-    expect(ws1.split('\n')[0]!.split(/\s{2,}/)).toEqual([
-      'ID',
-      'NAME',
-      'SCOPE',
-      'STATUS',
-      'CREATED',
-      'EXPIRES',
-      'LAST USED',
-    ]);
+    expect(ws1.split('\n')[0]!.split(/\s{2,}/)).toEqual(LIST_COLUMNS);
     expect(ws1).toContain(a.id);
     expect(ws1).not.toContain(c.id);
 
@@ -635,15 +621,7 @@ describe('the store cannot be used: exit 3, one line, no password', () => {
 });
 
 describe('--help', () => {
-  const commands = [
-    ['keys', 'create'],
-    ['keys', 'list'],
-    ['keys', 'show'],
-    ['keys', 'revoke'],
-    ['keys', 'rotate'],
-    ['keys', 'verify'],
-    ['migrate'],
-  ];
+  const commands = COMMAND_PATHS;
 
   it('on every command and subcommand: usage on stdout, exit 0, the exit codes listed', () => {
     const top = ok(cli(['--help']));

@@ -6,7 +6,7 @@ import * as core from '@orkesta/auth';
 import { describe, expect, it, vi } from 'vitest';
 import * as cliPackage from '../src/index.js';
 import { tempDir } from './helpers.js';
-import { BIN, cli, ok } from './run-cli.js';
+import { BIN, COMMAND_PATHS, cli, ok } from './run-cli.js';
 
 vi.setConfig({ testTimeout: 90_000 });
 
@@ -47,15 +47,7 @@ function helpUsage(path: readonly string[]): string {
     .replace(/ \[--store SPEC\] \[--json\]$/, '');
 }
 
-const COMMANDS = [
-  ['keys', 'create'],
-  ['keys', 'list'],
-  ['keys', 'show'],
-  ['keys', 'revoke'],
-  ['keys', 'rotate'],
-  ['keys', 'verify'],
-  ['migrate'],
-];
+const COMMANDS = COMMAND_PATHS;
 
 describe('README', () => {
   it('the commands table is the commands --help lists, with the usage --help gives', () => {

@@ -11,6 +11,17 @@ if (!existsSync(BIN)) {
   );
 }
 
+/** Every command, as the issue names them: the tests' own list, not the one the code has. */
+export const COMMAND_PATHS: readonly (readonly string[])[] = [
+  ['keys', 'create'],
+  ['keys', 'list'],
+  ['keys', 'show'],
+  ['keys', 'revoke'],
+  ['keys', 'rotate'],
+  ['keys', 'verify'],
+  ['migrate'],
+];
+
 export interface Run {
   readonly status: number | null;
   readonly stdout: string;
