@@ -6,7 +6,7 @@ export type {
 export { MAX_PAYLOAD_BYTES, PostgresChangeFeed } from './change-feed.js';
 export type { SchemaProblem } from './errors.js';
 export { SchemaVersionError } from './errors.js';
-export { DEFAULT_SCHEMA, defaultChannel } from './identifiers.js';
+export { DEFAULT_SCHEMA, defaultChannel, validateSchemaName } from './identifiers.js';
 export type { MigrateOptions, MigrationResult } from './migrations.js';
 export { migrate, SCHEMA_VERSION } from './migrations.js';
 export type { PostgresKeyStoreOptions } from './store.js';

@@ -1,0 +1,15 @@
+export type {
+  MigrationReport,
+  OpenedKeyStore,
+  OpenKeyStoreOptions,
+  StoreOpenErrorCode,
+} from './open-store.js';
+export { migrateKeyStore, openKeyStore, StoreOpenError } from './open-store.js';
+export type { StoreSpec, StoreSpecOptions } from './store-spec.js';
+export {
+  DEFAULT_STORE_SPEC,
+  parseStoreSpec,
+  resolveStoreSpec,
+  STORE_ENV,
+  storeLabel,
+} from './store-spec.js';
