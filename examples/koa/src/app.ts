@@ -1,4 +1,5 @@
 import { bodyParser } from '@koa/bodyparser';
+import type { RouterContext, RouterMiddleware } from '@koa/router';
 import Router from '@koa/router';
 import type { Authenticator, KeyManager } from '@orkesta/auth-koa';
 import { orkestaAuth, requireScope } from '@orkesta/auth-koa';
@@ -86,10 +87,8 @@ export function createPaymentsApp(options: PaymentsAppOptions): Koa {
   return app;
 }
 
-type RouteContext = Parameters<Router.Middleware>[0];
-
 /** A route answering `status` with what `handle` returns. */
-function reply(status: 200 | 201, handle: (ctx: RouteContext) => unknown): Router.Middleware {
+function reply(status: 200 | 201, handle: (ctx: RouterContext) => unknown): RouterMiddleware {
   return async (ctx) => {
     ctx.body = await handle(ctx);
     ctx.status = status;
