@@ -36,9 +36,21 @@ export function createPaymentsApp(options: PaymentsAppOptions): express.Express 
   const readWrite = requireScope('read-write');
   const admin = requireScope('admin');
 
-  app.get('/v1/accounts', readOnly, reply(200, (req) => api.accounts(workspaceOf(req))));
-  app.get('/v1/payments', readOnly, reply(200, (req) => api.payments(workspaceOf(req))));
-  app.get('/v1/reports', readOnly, reply(200, (req) => api.reports(workspaceOf(req))));
+  app.get(
+    '/v1/accounts',
+    readOnly,
+    reply(200, (req) => api.accounts(workspaceOf(req))),
+  );
+  app.get(
+    '/v1/payments',
+    readOnly,
+    reply(200, (req) => api.payments(workspaceOf(req))),
+  );
+  app.get(
+    '/v1/reports',
+    readOnly,
+    reply(200, (req) => api.reports(workspaceOf(req))),
+  );
   app.post(
     '/v1/payments',
     readWrite,
@@ -49,9 +61,21 @@ export function createPaymentsApp(options: PaymentsAppOptions): express.Express 
     readWrite,
     reply(201, (req) => api.createWebhook(workspaceOf(req), req.body)),
   );
-  app.get('/v1/workspace/settings', admin, reply(200, (req) => api.settings(workspaceOf(req))));
-  app.get('/v1/api-keys', admin, reply(200, (req) => api.listKeys(workspaceOf(req), req.query)));
-  app.post('/v1/api-keys', admin, reply(201, (req) => api.createKey(workspaceOf(req), req.body)));
+  app.get(
+    '/v1/workspace/settings',
+    admin,
+    reply(200, (req) => api.settings(workspaceOf(req))),
+  );
+  app.get(
+    '/v1/api-keys',
+    admin,
+    reply(200, (req) => api.listKeys(workspaceOf(req), req.query)),
+  );
+  app.post(
+    '/v1/api-keys',
+    admin,
+    reply(201, (req) => api.createKey(workspaceOf(req), req.body)),
+  );
   app.delete(
     '/v1/api-keys/:id',
     admin,

@@ -49,9 +49,21 @@ export function createPaymentsApp(options: PaymentsAppOptions): Koa {
   const admin = requireScope('admin');
   const router = new Router({ prefix: '/v1' });
   router
-    .get('/accounts', readOnly, reply(200, (ctx) => api.accounts(workspaceOf(ctx))))
-    .get('/payments', readOnly, reply(200, (ctx) => api.payments(workspaceOf(ctx))))
-    .get('/reports', readOnly, reply(200, (ctx) => api.reports(workspaceOf(ctx))))
+    .get(
+      '/accounts',
+      readOnly,
+      reply(200, (ctx) => api.accounts(workspaceOf(ctx))),
+    )
+    .get(
+      '/payments',
+      readOnly,
+      reply(200, (ctx) => api.payments(workspaceOf(ctx))),
+    )
+    .get(
+      '/reports',
+      readOnly,
+      reply(200, (ctx) => api.reports(workspaceOf(ctx))),
+    )
     .post(
       '/payments',
       readWrite,
@@ -62,8 +74,16 @@ export function createPaymentsApp(options: PaymentsAppOptions): Koa {
       readWrite,
       reply(201, (ctx) => api.createWebhook(workspaceOf(ctx), ctx.request.body)),
     )
-    .get('/workspace/settings', admin, reply(200, (ctx) => api.settings(workspaceOf(ctx))))
-    .get('/api-keys', admin, reply(200, (ctx) => api.listKeys(workspaceOf(ctx), ctx.query)))
+    .get(
+      '/workspace/settings',
+      admin,
+      reply(200, (ctx) => api.settings(workspaceOf(ctx))),
+    )
+    .get(
+      '/api-keys',
+      admin,
+      reply(200, (ctx) => api.listKeys(workspaceOf(ctx), ctx.query)),
+    )
     .post(
       '/api-keys',
       admin,

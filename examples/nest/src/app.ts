@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import type { ArgumentsHost, DynamicModule } from '@nestjs/common';
+import type { ArgumentsHost, DynamicModule, NestApplicationOptions } from '@nestjs/common';
 import {
   Body,
   Catch,
@@ -29,6 +29,8 @@ export interface PaymentsAppOptions {
   readonly authenticator: Authenticator;
   readonly keys: KeyManager;
   readonly data?: PaymentsData;
+  /** Nest's log levels. Default errors and warnings. */
+  readonly logger?: NestApplicationOptions['logger'];
 }
 
 @Controller()
@@ -114,7 +116,10 @@ class AdminController {
 @Catch()
 class ProblemFilter extends BaseExceptionFilter {
   override catch(exception: unknown, host: ArgumentsHost): void {
-    if (exception instanceof OrkestaAuthException) return super.catch(exception, host);
+    if (exception instanceof OrkestaAuthException) {
+      super.catch(exception, host);
+      return;
+    }
     const adapter = this.httpAdapterHost?.httpAdapter ?? this.applicationRef!;
     const problem = problemFor(
       exception instanceof HttpException ? { status: exception.getStatus() } : exception,
@@ -152,7 +157,7 @@ export async function createPaymentsApp(
   options: PaymentsAppOptions,
 ): Promise<NestExpressApplication> {
   const app = await NestFactory.create<NestExpressApplication>(PaymentsModule.register(options), {
-    logger: ['error', 'warn'],
+    logger: options.logger ?? ['error', 'warn'],
     abortOnError: false,
     // close() ends keep-alive connections instead of waiting for them to time out.
     forceCloseConnections: true,

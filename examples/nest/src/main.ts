@@ -7,7 +7,9 @@ import { createPaymentsApp } from './app.js';
 await runDemo({
   framework: 'NestJS',
   async serve(services, { port, host }) {
-    const app = await createPaymentsApp(services);
+    // A failure to start is the demo's one line on stderr, and a request that fails unexpectedly
+    // is logged by the app's problem filter: Nest's own log would say the same things twice.
+    const app = await createPaymentsApp({ ...services, logger: false });
     await app.listen(port, host);
     const { port: listening } = app.getHttpServer().address() as AddressInfo;
     return { url: httpUrl(host, listening), close: () => app.close() };

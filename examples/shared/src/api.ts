@@ -79,7 +79,8 @@ export class PaymentsApi {
     const description =
       input.description === undefined ? '' : text(input.description, 'description');
     const payment = this.#data.createPayment(workspaceId, { accountId, amount, description });
-    if (payment === undefined) throw new InvalidRequest(`no account ${accountId} in this workspace`);
+    if (payment === undefined)
+      throw new InvalidRequest(`no account ${accountId} in this workspace`);
     return payment;
   }
 

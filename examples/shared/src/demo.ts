@@ -1,7 +1,7 @@
 import type { RequestListener } from 'node:http';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Authenticator, ApiKeyInfo, KeyManager, KeyStore } from '@orkesta/auth';
+import type { ApiKeyInfo, Authenticator, KeyManager, KeyStore } from '@orkesta/auth';
 import { createAuthenticator, createKeyManager } from '@orkesta/auth';
 import type { OpenedKeyStore } from 'orkesta-auth';
 import { openKeyStore, resolveStoreSpec, STORE_ENV } from 'orkesta-auth';
@@ -155,10 +155,14 @@ export function banner(input: BannerInput): string[] {
     'HTTPS check is OFF (requireHttps: false) for local use; keep it on in production.',
     '',
   ];
+  // The CLI opens the default store unless told otherwise: name this demo's store when it is
+  // not the default. A SQLite path can be printed; a PostgreSQL URL may hold a password.
+  const sqlite = input.store.startsWith('sqlite:');
+  const storeFlag = input.storeFromEnv && sqlite ? ` --store ${shellQuote(input.store)}` : '';
   const cli = [
-    '  pnpm orkesta-auth keys create --workspace ws_demo --name my-integration --scope read-write',
-    ...(input.storeFromEnv
-      ? [`  (the CLI reads ${STORE_ENV} too: give it the same value as this demo's)`]
+    `  pnpm orkesta-auth keys create --workspace ${DEMO_WORKSPACE} --name my-integration --scope read-write${storeFlag}`,
+    ...(input.storeFromEnv && !sqlite
+      ? [`  (with the same ${STORE_ENV} as this demo's: its password is not printed here)`]
       : []),
   ];
   if ('minted' in start) {
@@ -189,6 +193,11 @@ export function banner(input: BannerInput): string[] {
   }
   lines.push('', 'Stop with Ctrl+C.');
   return lines;
+}
+
+/** `value` as one shell word: as it is when that is safe, else in single quotes. */
+function shellQuote(value: string): string {
+  return /^[\w@%+=:,./-]+$/.test(value) ? value : `'${value.replaceAll("'", `'\\''`)}'`;
 }
 
 export interface RunDemoOptions {

@@ -103,9 +103,8 @@ export function describePaymentsApi(framework: string, start: StartApp): void {
 
     const http = () => request(server.url);
     const call = (method: RouteSpec['method'], path: string, key?: string) => {
-      const pending = http()[method === 'GET' ? 'get' : method === 'POST' ? 'post' : 'delete'](
-        path,
-      );
+      const pending =
+        http()[method === 'GET' ? 'get' : method === 'POST' ? 'post' : 'delete'](path);
       return key === undefined ? pending : pending.set('Authorization', `Bearer ${key}`);
     };
     /** A fresh key of `ws` for the routes that act on one (`:id`). */
@@ -270,11 +269,9 @@ export function describePaymentsApi(framework: string, start: StartApp): void {
 
     it('rotation with an overlap keeps the old key working during the window', async () => {
       const oldKey = ws.keys['read-only'];
-      const rotated = await call(
-        'POST',
-        `/v1/api-keys/${idOf(oldKey)}/rotate`,
-        ws.keys.admin,
-      ).send({ overlapSeconds: 3600 });
+      const rotated = await call('POST', `/v1/api-keys/${idOf(oldKey)}/rotate`, ws.keys.admin).send(
+        { overlapSeconds: 3600 },
+      );
       expect(rotated.status).toBe(201);
       expect(Date.parse(rotated.body.previous.expiresAt)).toBeGreaterThan(Date.now() + 3_500_000);
       expect((await call('GET', '/v1/accounts', oldKey)).status).toBe(200);
@@ -602,10 +599,10 @@ export function describeDemoMain(framework: string, mainFile: string): void {
       try {
         const again = later.output();
         expect(again.match(KEY_PATTERN)).toBeNull();
+        // The CLI line names this store, since ORKESTA_AUTH_STORE did.
         expect(again).toContain(
-          'pnpm orkesta-auth keys create --workspace ws_demo --name my-integration --scope read-write',
+          `pnpm orkesta-auth keys create --workspace ws_demo --name my-integration --scope read-write --store sqlite:${filename}\n`,
         );
-        expect(again).toContain('(the CLI reads ORKESTA_AUTH_STORE too');
         const adminId = /admin\s+ork_\w+?_(\w{12})_/.exec(output)?.[1];
         expect(again).toContain(`${adminId} (demo-admin)`);
         expect(later.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
