@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createKeyManager } from '@orkesta/auth-express';
 import {
@@ -8,42 +7,16 @@ import {
   runCurlLines,
   runDemoToEnd,
   spawnDemo,
-  temporaryDirectory,
 } from '@orkesta/example-shared/testing';
 import { migrateKeyStore, openKeyStore, parseStoreSpec } from 'orkesta-auth';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { POSTGRES_URL, serviceAvailable } from '../../../test/services.js';
 
-const repositoryRoot = fileURLToPath(new URL('../../..', import.meta.url));
 const mainFile = fileURLToPath(new URL('../dist/main.js', import.meta.url));
 
-describeDemoMain('Express', mainFile);
-
-describe('pnpm start (the README quick start), from the repository root', () => {
-  it('builds and starts the Express demo on the store ORKESTA_AUTH_STORE names, and its curl lines do what they say', async () => {
-    const dir = temporaryDirectory();
-    const demo = await spawnDemo(
-      ['pnpm', 'start'],
-      { ORKESTA_AUTH_STORE: `sqlite:${join(dir.path, 'keys.db')}`, PORT: '0' },
-      { cwd: repositoryRoot },
-    );
-    try {
-      const output = demo.output();
-      expect(output).toContain('orkesta-auth demo (Express)');
-      expect(output).toContain('HTTPS check is OFF');
-      expect(new Set(output.match(KEY_PATTERN)).size).toBe(2);
-      expect(await runCurlLines(output)).toEqual([
-        [200, 200, ''],
-        [403, 403, 'insufficient_scope'],
-        [401, 401, 'missing_api_key'],
-      ]);
-    } finally {
-      await demo.stop();
-      dir.remove();
-    }
-  });
-});
+// `pnpm start` is the README's first command.
+describeDemoMain('Express', mainFile, 'start');
 
 const postgres = await serviceAvailable('postgres');
 

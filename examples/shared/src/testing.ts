@@ -11,6 +11,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { KeyManager, Scope } from '@orkesta/auth';
 import { createKeyManager, SCOPES, scopeSatisfies } from '@orkesta/auth';
 import type { OpenedKeyStore } from 'orkesta-auth';
@@ -21,6 +22,12 @@ import type { DemoServer, DemoServices } from './demo.js';
 import { createDemoServices, DEMO_WORKSPACE } from './demo.js';
 import type { RouteSpec } from './routes.js';
 import { ROUTES } from './routes.js';
+
+/** How long a test that starts demo processes may take: they start Node, and Nest, each time. */
+const SPAWN_TIMEOUT_MS = 90_000;
+
+/** The repository's root directory, where `pnpm start` is run. */
+export const REPOSITORY_ROOT = fileURLToPath(new URL('../../..', import.meta.url));
 
 /** Builds an example's app on the services and listens on 127.0.0.1, port 0. */
 export type StartApp = (services: DemoServices) => Promise<DemoServer>;
@@ -548,9 +555,10 @@ export async function runCurlLines(output: string): Promise<[number, number, str
  * and a read-only key and three curl lines that do what they say; a later start mints nothing
  * and says how to make a key with the CLI; once the admin key is revoked, the next start mints
  * again; SIGTERM closes the server and the store, and the process exits 0; wrong variables are
- * one line on stderr and exit status 2.
+ * one line on stderr and exit status 2. `rootScript` is the root package.json script that builds
+ * and starts it (`start` for Express), run once with pnpm as a user would.
  */
-export function describeDemoMain(framework: string, mainFile: string): void {
+export function describeDemoMain(framework: string, mainFile: string, rootScript: string): void {
   describe(`${framework} demo main (${DEMO_WORKSPACE}, ORKESTA_AUTH_STORE, PORT)`, () => {
     let dir: ReturnType<typeof temporaryDirectory>;
     beforeEach(() => {
@@ -558,112 +566,148 @@ export function describeDemoMain(framework: string, mainFile: string): void {
     });
     afterEach(() => dir.remove());
 
-    it('first start mints and prints keys once; a later start mints none and names the CLI', async () => {
-      const filename = join(dir.path, 'nested', 'keys.db');
-      const env = { ORKESTA_AUTH_STORE: `sqlite:${filename}` };
-      const port = await freePort();
-      const first = await spawnDemo(['node', mainFile], { ...env, PORT: String(port) });
-      let output: string;
-      try {
-        output = first.output();
-        expect(first.url).toBe(`http://127.0.0.1:${port}`);
-        expect(output).toContain(`orkesta-auth demo (${framework})`);
-        expect(output).toContain('HTTPS check is OFF');
-        expect(output).toContain(filename);
-        const printed = [...new Set(output.match(KEY_PATTERN))];
-        expect(printed).toHaveLength(2);
-        expect(await runCurlLines(output)).toEqual([
-          [200, 200, ''],
-          [403, 403, 'insufficient_scope'],
-          [401, 401, 'missing_api_key'],
-        ]);
-        // The admin key printed is the store's admin key of ws_demo, and it manages keys.
-        const admin = /admin\s+(ork_\S+)/.exec(output)?.[1] ?? '';
-        const listed = await fetch(`${first.url}/v1/api-keys`, {
-          headers: { Authorization: `Bearer ${admin}` },
-        });
-        expect(listed.status).toBe(200);
-        const body = (await listed.json()) as { data: { name: string; scope: string }[] };
-        expect(body.data.map((k) => [k.name, k.scope]).sort()).toEqual([
-          ['demo-admin', 'admin'],
-          ['demo-read-only', 'read-only'],
-        ]);
-      } finally {
-        expect(await first.stop('SIGTERM')).toBe(0);
-      }
-      // Closed cleanly: the last connection to a WAL database checkpoints and removes the log.
-      expect(existsSync(`${filename}-wal`)).toBe(false);
-      expect(first.output()).toContain('SIGTERM: closing the server and the key store.');
-
-      const later = await spawnDemo(['node', mainFile], { ...env, PORT: '0' });
-      try {
-        const again = later.output();
-        expect(again.match(KEY_PATTERN)).toBeNull();
-        // The CLI line names this store, since ORKESTA_AUTH_STORE did.
-        expect(again).toContain(
-          `pnpm orkesta-auth keys create --workspace ws_demo --name my-integration --scope read-write --store sqlite:${filename}\n`,
-        );
-        const adminId = /admin\s+ork_\w+?_(\w{12})_/.exec(output)?.[1];
-        expect(again).toContain(`${adminId} (demo-admin)`);
-        expect(later.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
-        expect(later.url).not.toBe('http://127.0.0.1:0');
-        expect((await fetch(`${later.url}/health`)).status).toBe(200);
-        // Still the two keys: nothing was minted.
-        const store = await openKeyStore({ kind: 'sqlite', filename });
+    it(
+      'first start mints and prints keys once; a later start mints none and names the CLI',
+      async () => {
+        const filename = join(dir.path, 'nested', 'keys.db');
+        const env = { ORKESTA_AUTH_STORE: `sqlite:${filename}` };
+        const port = await freePort();
+        const first = await spawnDemo(['node', mainFile], { ...env, PORT: String(port) });
+        let output: string;
         try {
-          const keys = createKeyManager({ store: store.store });
-          const page = await keys.list({ workspaceId: DEMO_WORKSPACE });
-          expect(page.items).toHaveLength(2);
-          // With its admin key revoked, the next start is a first start again.
-          await keys.revoke(adminId!);
+          output = first.output();
+          expect(first.url).toBe(`http://127.0.0.1:${port}`);
+          expect(output).toContain(`orkesta-auth demo (${framework})`);
+          expect(output).toContain('HTTPS check is OFF');
+          expect(output).toContain(filename);
+          const printed = [...new Set(output.match(KEY_PATTERN))];
+          expect(printed).toHaveLength(2);
+          expect(await runCurlLines(output)).toEqual([
+            [200, 200, ''],
+            [403, 403, 'insufficient_scope'],
+            [401, 401, 'missing_api_key'],
+          ]);
+          // The admin key printed is the store's admin key of ws_demo, and it manages keys.
+          const admin = /admin\s+(ork_\S+)/.exec(output)?.[1] ?? '';
+          const listed = await fetch(`${first.url}/v1/api-keys`, {
+            headers: { Authorization: `Bearer ${admin}` },
+          });
+          expect(listed.status).toBe(200);
+          const body = (await listed.json()) as { data: { name: string; scope: string }[] };
+          expect(body.data.map((k) => [k.name, k.scope]).sort()).toEqual([
+            ['demo-admin', 'admin'],
+            ['demo-read-only', 'read-only'],
+          ]);
         } finally {
-          await store.close();
+          expect(await first.stop('SIGTERM')).toBe(0);
         }
-      } finally {
-        expect(await later.stop('SIGINT')).toBe(0);
-      }
+        // Closed cleanly: the last connection to a WAL database checkpoints and removes the log.
+        expect(existsSync(`${filename}-wal`)).toBe(false);
+        expect(first.output()).toContain('SIGTERM: closing the server and the key store.');
 
-      const third = await spawnDemo(['node', mainFile], { ...env, PORT: '0' });
-      try {
-        expect(new Set(third.output().match(KEY_PATTERN)).size).toBe(2);
-        expect(third.output()).toContain('First start');
-      } finally {
-        await third.stop();
-      }
-    });
+        const later = await spawnDemo(['node', mainFile], { ...env, PORT: '0' });
+        try {
+          const again = later.output();
+          expect(again.match(KEY_PATTERN)).toBeNull();
+          // The CLI line names this store, since ORKESTA_AUTH_STORE did.
+          expect(again).toContain(
+            `pnpm orkesta-auth keys create --workspace ws_demo --name my-integration --scope read-write --store sqlite:${filename}\n`,
+          );
+          const adminId = /admin\s+ork_\w+?_(\w{12})_/.exec(output)?.[1];
+          expect(again).toContain(`${adminId} (demo-admin)`);
+          expect(later.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+          expect(later.url).not.toBe('http://127.0.0.1:0');
+          expect((await fetch(`${later.url}/health`)).status).toBe(200);
+          // Still the two keys: nothing was minted.
+          const store = await openKeyStore({ kind: 'sqlite', filename });
+          try {
+            const keys = createKeyManager({ store: store.store });
+            const page = await keys.list({ workspaceId: DEMO_WORKSPACE });
+            expect(page.items).toHaveLength(2);
+            // With its admin key revoked, the next start is a first start again.
+            await keys.revoke(adminId!);
+          } finally {
+            await store.close();
+          }
+        } finally {
+          expect(await later.stop('SIGINT')).toBe(0);
+        }
 
-    it('a wrong PORT or ORKESTA_AUTH_STORE is one line on stderr and exit status 2', async () => {
-      const store = `sqlite:${join(dir.path, 'keys.db')}`;
-      for (const env of [
-        { ORKESTA_AUTH_STORE: store, PORT: 'http' },
-        { ORKESTA_AUTH_STORE: store, PORT: '70000' },
-        { ORKESTA_AUTH_STORE: 'mysql://localhost/keys', PORT: '0' },
-      ]) {
-        const ended = await runDemoToEnd(['node', mainFile], env);
-        expect(ended.code, ended.stderr).toBe(2);
-        expect(ended.stdout).toBe('');
-        expect(ended.stderr.trim().split('\n')).toHaveLength(1);
-        expect(ended.stderr).toMatch(/^demo: /);
-      }
-    });
+        const third = await spawnDemo(['node', mainFile], { ...env, PORT: '0' });
+        try {
+          expect(new Set(third.output().match(KEY_PATTERN)).size).toBe(2);
+          expect(third.output()).toContain('First start');
+        } finally {
+          await third.stop();
+        }
+      },
+      SPAWN_TIMEOUT_MS,
+    );
 
-    it('a port already in use is one line on stderr and exit status 1', async () => {
-      const blocker = createServer();
-      await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
-      const address = blocker.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      try {
-        const ended = await runDemoToEnd(['node', mainFile], {
-          ORKESTA_AUTH_STORE: `sqlite:${join(dir.path, 'keys.db')}`,
-          PORT: String(port),
-        });
-        expect(ended.code).toBe(1);
-        expect(ended.stdout).toBe('');
-        expect(ended.stderr.trim().split('\n')).toHaveLength(1);
-        expect(ended.stderr).toContain('EADDRINUSE');
-      } finally {
-        blocker.close();
-      }
-    });
+    it(
+      `pnpm ${rootScript}, from the repository root, builds and starts it`,
+      async () => {
+        const demo = await spawnDemo(
+          ['pnpm', rootScript],
+          { ORKESTA_AUTH_STORE: `sqlite:${join(dir.path, 'keys.db')}`, PORT: '0' },
+          { cwd: REPOSITORY_ROOT },
+        );
+        try {
+          const output = demo.output();
+          expect(output).toContain(`orkesta-auth demo (${framework})`);
+          expect(new Set(output.match(KEY_PATTERN)).size).toBe(2);
+          expect(await runCurlLines(output)).toEqual([
+            [200, 200, ''],
+            [403, 403, 'insufficient_scope'],
+            [401, 401, 'missing_api_key'],
+          ]);
+        } finally {
+          await demo.stop();
+        }
+      },
+      SPAWN_TIMEOUT_MS,
+    );
+
+    it(
+      'a wrong PORT or ORKESTA_AUTH_STORE is one line on stderr and exit status 2',
+      async () => {
+        const store = `sqlite:${join(dir.path, 'keys.db')}`;
+        for (const env of [
+          { ORKESTA_AUTH_STORE: store, PORT: 'http' },
+          { ORKESTA_AUTH_STORE: store, PORT: '70000' },
+          { ORKESTA_AUTH_STORE: 'mysql://localhost/keys', PORT: '0' },
+        ]) {
+          const ended = await runDemoToEnd(['node', mainFile], env);
+          expect(ended.code, ended.stderr).toBe(2);
+          expect(ended.stdout).toBe('');
+          expect(ended.stderr.trim().split('\n')).toHaveLength(1);
+          expect(ended.stderr).toMatch(/^demo: /);
+        }
+      },
+      SPAWN_TIMEOUT_MS,
+    );
+
+    it(
+      'a port already in use is one line on stderr and exit status 1',
+      async () => {
+        const blocker = createServer();
+        await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+        const address = blocker.address();
+        const port = typeof address === 'object' && address ? address.port : 0;
+        try {
+          const ended = await runDemoToEnd(['node', mainFile], {
+            ORKESTA_AUTH_STORE: `sqlite:${join(dir.path, 'keys.db')}`,
+            PORT: String(port),
+          });
+          expect(ended.code).toBe(1);
+          expect(ended.stdout).toBe('');
+          expect(ended.stderr.trim().split('\n')).toHaveLength(1);
+          expect(ended.stderr).toContain('EADDRINUSE');
+        } finally {
+          blocker.close();
+        }
+      },
+      SPAWN_TIMEOUT_MS,
+    );
   });
 }
