@@ -7,6 +7,7 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -647,14 +648,25 @@ export function describeDemoMain(framework: string, mainFile: string, rootScript
     it(
       `pnpm ${rootScript}, from the repository root, builds and starts it`,
       async () => {
+        // A relative path, as the default `.orkesta/keys.db` is: it resolves against the
+        // directory pnpm was run from (the root), not the example's, where the script runs.
+        const relative = join('node_modules', '.cache', `orkesta-example-${randomUUID()}`);
+        const cleanUp = () =>
+          rmSync(join(REPOSITORY_ROOT, relative), { recursive: true, force: true });
         const demo = await spawnDemo(
           ['pnpm', rootScript],
-          { ORKESTA_AUTH_STORE: `sqlite:${join(dir.path, 'keys.db')}`, PORT: '0' },
+          { ORKESTA_AUTH_STORE: `sqlite:${relative}/keys.db`, PORT: '0' },
           { cwd: REPOSITORY_ROOT },
-        );
+        ).catch((error: unknown) => {
+          cleanUp();
+          throw error;
+        });
         try {
           const output = demo.output();
           expect(output).toContain(`orkesta-auth demo (${framework})`);
+          expect(output).toContain(
+            `Key store: sqlite:${join(REPOSITORY_ROOT, relative, 'keys.db')}\n`,
+          );
           expect(new Set(output.match(KEY_PATTERN)).size).toBe(2);
           expect(await runCurlLines(output)).toEqual([
             [200, 200, ''],
@@ -663,6 +675,7 @@ export function describeDemoMain(framework: string, mainFile: string, rootScript
           ]);
         } finally {
           await demo.stop();
+          cleanUp();
         }
       },
       SPAWN_TIMEOUT_MS,
