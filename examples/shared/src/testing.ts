@@ -61,11 +61,11 @@ async function newWorkspace(keys: KeyManager): Promise<Workspace> {
 
 const idOf = (key: string): string => key.split('_')[2]!;
 
-/** A body each POST route accepts, for the workspace `ws`. */
-function sampleBody(route: RouteSpec, ws: Workspace): object | undefined {
+/** A body each POST route of ROUTES accepts, in the workspace `workspaceId`. */
+export function sampleBody(route: RouteSpec, workspaceId: string): object | undefined {
   switch (`${route.method} ${route.path}`) {
     case 'POST /v1/payments':
-      return { accountId: `acc_${ws.id}_main`, amount: 10, description: 'coffee' };
+      return { accountId: `acc_${workspaceId}_main`, amount: 10, description: 'coffee' };
     case 'POST /v1/webhooks':
       return { url: 'https://example.test/hook', events: ['payment.created'] };
     case 'POST /v1/api-keys':
@@ -137,7 +137,7 @@ export function describePaymentsApi(framework: string, start: StartApp): void {
       SCOPES.map((keyScope) => ({ ...route, keyScope, need: route.scope as Scope })),
     );
     it.each(matrix)('$method $path with a $keyScope key', async (route) => {
-      const body = sampleBody(route, ws);
+      const body = sampleBody(route, ws.id);
       const pending = call(route.method, await pathOf(route), ws.keys[route.keyScope]);
       const res = body === undefined ? await pending : await pending.send(body);
       if (scopeSatisfies(route.keyScope, route.need)) {
