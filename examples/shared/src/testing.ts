@@ -606,7 +606,8 @@ export function describeDemoMain(framework: string, mainFile: string, rootScript
         expect(existsSync(`${filename}-wal`)).toBe(false);
         expect(first.output()).toContain('SIGTERM: closing the server and the key store.');
 
-        const later = await spawnDemo(['node', mainFile], { ...env, PORT: '0' });
+        // HOST moves it off the default 127.0.0.1 (any 127.x address is loopback on Linux).
+        const later = await spawnDemo(['node', mainFile], { ...env, PORT: '0', HOST: '127.0.0.2' });
         try {
           const again = later.output();
           expect(again.match(KEY_PATTERN)).toBeNull();
@@ -616,8 +617,8 @@ export function describeDemoMain(framework: string, mainFile: string, rootScript
           );
           const adminId = /admin\s+ork_\w+?_(\w{12})_/.exec(output)?.[1];
           expect(again).toContain(`${adminId} (demo-admin)`);
-          expect(later.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
-          expect(later.url).not.toBe('http://127.0.0.1:0');
+          expect(later.url).toMatch(/^http:\/\/127\.0\.0\.2:\d+$/);
+          expect(later.url).not.toBe('http://127.0.0.2:0');
           expect((await fetch(`${later.url}/health`)).status).toBe(200);
           // Still the two keys: nothing was minted.
           const store = await openKeyStore({ kind: 'sqlite', filename });
