@@ -1,7 +1,7 @@
 // Packs every published package as npm would ship it, then checks the tarball with publint
 // and are-the-types-wrong. Run after `tsc -b`. Exits non-zero on any finding.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -15,14 +15,17 @@ try {
     const cwd = join(root, 'packages', dir);
     const manifest = JSON.parse(readFileSync(join(cwd, 'package.json'), 'utf8'));
     if (manifest.private) continue;
-    const before = new Set(readdirSync(out));
-    execFileSync('pnpm', ['pack', '--pack-destination', out], { cwd, stdio: 'pipe' });
-    const tarball = readdirSync(out).find((f) => !before.has(f));
+    // A directory per package: @orkesta/auth and orkesta-auth both pack to orkesta-auth-<v>.tgz.
+    const destination = join(out, dir);
+    mkdirSync(destination);
+    execFileSync('pnpm', ['pack', '--pack-destination', destination], { cwd, stdio: 'pipe' });
+    const [tarball] = readdirSync(destination);
+    const file = join(destination, tarball);
     console.log(`\n== ${manifest.name} (${tarball})`);
     for (const [tool, args] of [
-      ['publint', ['--strict', join(out, tarball)]],
+      ['publint', ['--strict', file]],
       // ESM only by design (Nest 12 is ESM-only); Node 20.19+ can require() it, tested separately.
-      ['attw', [join(out, tarball), '--profile', 'esm-only', '--format', 'table-flipped']],
+      ['attw', [file, '--profile', 'esm-only', '--format', 'table-flipped']],
     ]) {
       try {
         process.stdout.write(execFileSync(bin(tool), args, { encoding: 'utf8', stdio: 'pipe' }));

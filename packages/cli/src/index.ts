@@ -1,3 +1,7 @@
+export type { CliIo } from './cli.js';
+export { run } from './cli.js';
+export type { ExitCode } from './commands.js';
+export { EXIT_CODES } from './commands.js';
 export type {
   MigrationReport,
   OpenedKeyStore,

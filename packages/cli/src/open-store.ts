@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import type { KeyStore } from '@orkesta/auth';
-import { PostgresKeyStore, SchemaVersionError } from '@orkesta/auth-store-postgres';
+import { describeError, PostgresKeyStore, SchemaVersionError } from '@orkesta/auth-store-postgres';
 import {
   SCHEMA_VERSION as SQLITE_SCHEMA_VERSION,
   SqliteKeyStore,
@@ -69,18 +69,6 @@ export interface MigrationReport {
 }
 
 const MIGRATE_HINT = 'run `pnpm orkesta-auth migrate` with the same --store or ORKESTA_AUTH_STORE';
-
-/** What went wrong, in words: a failed connection may be an AggregateError with no message. */
-export function describeError(error: unknown): string {
-  if (!(error instanceof Error)) return String(error);
-  if (error.message !== '') return error.message;
-  const inner = (error as { errors?: unknown }).errors;
-  if (Array.isArray(inner) && inner[0] instanceof Error && inner[0].message !== '') {
-    return inner[0].message;
-  }
-  const code = (error as { code?: unknown }).code;
-  return typeof code === 'string' ? code : error.name;
-}
 
 /** `error` as a StoreOpenError naming `label`, in one line and without the password. */
 function openFailure(error: unknown, spec: StoreSpec, label: string): StoreOpenError {

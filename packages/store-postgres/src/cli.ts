@@ -9,6 +9,7 @@
  */
 import { parseArgs } from 'node:util';
 import { ConfigurationError } from '@orkesta/auth';
+import { describeError } from './errors.js';
 import { DEFAULT_SCHEMA, validateSchemaName } from './identifiers.js';
 import { migrate } from './migrations.js';
 
@@ -57,18 +58,6 @@ function oneLine(message: string, secrets: readonly string[]): string {
   let line = message.replace(/\s+/g, ' ').trim();
   for (const secret of secrets) line = line.replaceAll(secret, '***');
   return line;
-}
-
-/** What went wrong, in words: connection failures may come as an AggregateError with no message. */
-function describe(error: unknown): string {
-  if (!(error instanceof Error)) return String(error);
-  if (error.message !== '') return error.message;
-  const inner = (error as { errors?: unknown }).errors;
-  if (Array.isArray(inner) && inner[0] instanceof Error && inner[0].message !== '') {
-    return inner[0].message;
-  }
-  const code = (error as { code?: unknown }).code;
-  return typeof code === 'string' ? code : error.name;
 }
 
 async function main(argv: readonly string[], io: Io): Promise<number> {
@@ -123,7 +112,7 @@ async function main(argv: readonly string[], io: Io): Promise<number> {
       error instanceof UsageError ||
       (error as { code?: unknown } | null)?.code?.toString().startsWith('ERR_PARSE_ARGS') === true;
     // parseArgs explains at length how to pass a value that starts with '-': its first sentence says it.
-    const message = usage ? describe(error).split(/\.\s/)[0]! : describe(error);
+    const message = usage ? describeError(error).split(/\.\s/)[0]! : describeError(error);
     const secrets = secretsOf(url);
     if (usage) {
       io.stderr(`${NAME}: ${oneLine(message, secrets)} (see --help)\n`);

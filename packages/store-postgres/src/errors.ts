@@ -36,3 +36,18 @@ export class SchemaVersionError extends Error {
     return 'SchemaVersionError';
   }
 }
+
+/**
+ * What went wrong, in words. A connection failure may come as an AggregateError with an empty
+ * message (one error per address tried): its first inner message, else its `code`.
+ */
+export function describeError(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  if (error.message !== '') return error.message;
+  const inner = (error as { errors?: unknown }).errors;
+  if (Array.isArray(inner) && inner[0] instanceof Error && inner[0].message !== '') {
+    return inner[0].message;
+  }
+  const code = (error as { code?: unknown }).code;
+  return typeof code === 'string' ? code : error.name;
+}

@@ -5,7 +5,7 @@ export type {
 } from './change-feed.js';
 export { MAX_PAYLOAD_BYTES, PostgresChangeFeed } from './change-feed.js';
 export type { SchemaProblem } from './errors.js';
-export { SchemaVersionError } from './errors.js';
+export { describeError, SchemaVersionError } from './errors.js';
 export { DEFAULT_SCHEMA, defaultChannel, validateSchemaName } from './identifiers.js';
 export type { MigrateOptions, MigrationResult } from './migrations.js';
 export { migrate, SCHEMA_VERSION } from './migrations.js';
