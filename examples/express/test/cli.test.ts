@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Scope } from '@orkesta/auth-express';
@@ -8,6 +7,7 @@ import type { SpawnedDemo } from '@orkesta/example-shared/testing';
 import {
   KEY_PATTERN,
   REPOSITORY_ROOT,
+  runToEnd,
   sampleBody,
   spawnDemo,
   temporaryDirectory,
@@ -16,34 +16,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const mainFile = fileURLToPath(new URL('../dist/main.js', import.meta.url));
 const cliFile = join(REPOSITORY_ROOT, 'packages/cli/dist/bin.js');
-
-interface Ran {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-/** Runs `command` to its end with `env` added, and collects what it printed. */
-function run(command: readonly string[], env: Record<string, string>, cwd?: string): Promise<Ran> {
-  const [file, ...args] = command;
-  const child = spawn(file!, args, {
-    cwd,
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => {
-    stdout += chunk.toString('utf8');
-  });
-  child.stderr.on('data', (chunk: Buffer) => {
-    stderr += chunk.toString('utf8');
-  });
-  return new Promise((resolve, reject) => {
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 /**
  * The demo end to end, as a user drives it: the Express demo running on a temporary SQLite
@@ -54,7 +26,7 @@ describe('the Express demo driven by the orkesta-auth CLI', () => {
   let env: Record<string, string>;
   let demo: SpawnedDemo;
   const cli = async (...args: string[]) => {
-    const ran = await run(['node', cliFile, ...args], env);
+    const ran = await runToEnd(['node', cliFile, ...args], env);
     expect(ran.code, ran.stderr).toBe(0);
     return ran.stdout;
   };
@@ -98,7 +70,11 @@ describe('the Express demo driven by the orkesta-auth CLI', () => {
     expect(line).toBeDefined();
     // Run as printed, through the root script, with --json added to read the key back.
     const words = line!.trim().split(/\s+/).slice(1);
-    const ran = await run(['pnpm', '--silent', ...words, '--json'], {}, REPOSITORY_ROOT);
+    const ran = await runToEnd(
+      ['pnpm', '--silent', ...words, '--json'],
+      {},
+      { cwd: REPOSITORY_ROOT },
+    );
     expect(ran.code, ran.stderr).toBe(0);
     const made = JSON.parse(ran.stdout) as { key: string; workspaceId: string; scope: string };
     expect(made).toMatchObject({ workspaceId: 'ws_demo', scope: 'read-write' });

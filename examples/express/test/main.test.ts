@@ -5,7 +5,7 @@ import {
   describeDemoMain,
   KEY_PATTERN,
   runCurlLines,
-  runDemoToEnd,
+  runToEnd,
   spawnDemo,
 } from '@orkesta/example-shared/testing';
 import { migrateKeyStore, openKeyStore, parseStoreSpec } from 'orkesta-auth';
@@ -77,7 +77,7 @@ describe.runIf(postgres)('the Express demo on PostgreSQL (ORKESTA_AUTH_STORE=pos
   });
 
   it('on a schema nobody migrated: one line saying to run the migration, exit status 1', async () => {
-    const ended = await runDemoToEnd(['node', mainFile], {
+    const ended = await runToEnd(['node', mainFile], {
       ORKESTA_AUTH_STORE: storeFor(),
       PORT: '0',
     });

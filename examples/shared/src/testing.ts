@@ -440,8 +440,8 @@ export interface SpawnedDemo {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-/** A demo process that ended before it listened, and what it printed. */
-export interface EndedDemo {
+/** A process that ended, and what it printed. */
+export interface EndedProcess {
   readonly code: number | null;
   readonly stdout: string;
   readonly stderr: string;
@@ -496,13 +496,18 @@ export function spawnDemo(
   });
 }
 
-/** Runs a demo that is expected to stop before it listens. */
-export function runDemoToEnd(
+/**
+ * Runs `command` to its end with `env` added to this process's (a CLI command, or a demo that
+ * is expected to stop before it listens), and collects what it printed.
+ */
+export function runToEnd(
   command: readonly [string, ...string[]],
   env: Record<string, string>,
-): Promise<EndedDemo> {
+  options: { cwd?: string } = {},
+): Promise<EndedProcess> {
   const [file, ...args] = command;
   const child = spawn(file, args, {
+    cwd: options.cwd,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -515,7 +520,8 @@ export function runDemoToEnd(
     stderr += chunk.toString('utf8');
   });
   const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-  return new Promise((resolve) => {
+  return new Promise((resolve, reject) => {
+    child.once('error', reject);
     child.once('close', (code) => {
       clearTimeout(timer);
       resolve({ code, stdout, stderr });
@@ -691,7 +697,7 @@ export function describeDemoMain(framework: string, mainFile: string, rootScript
           { ORKESTA_AUTH_STORE: store, PORT: '70000' },
           { ORKESTA_AUTH_STORE: 'mysql://localhost/keys', PORT: '0' },
         ]) {
-          const ended = await runDemoToEnd(['node', mainFile], env);
+          const ended = await runToEnd(['node', mainFile], env);
           expect(ended.code, ended.stderr).toBe(2);
           expect(ended.stdout).toBe('');
           expect(ended.stderr.trim().split('\n')).toHaveLength(1);
@@ -709,7 +715,7 @@ export function describeDemoMain(framework: string, mainFile: string, rootScript
         const address = blocker.address();
         const port = typeof address === 'object' && address ? address.port : 0;
         try {
-          const ended = await runDemoToEnd(['node', mainFile], {
+          const ended = await runToEnd(['node', mainFile], {
             ORKESTA_AUTH_STORE: `sqlite:${join(dir.path, 'keys.db')}`,
             PORT: String(port),
           });
