@@ -11,7 +11,16 @@ import {
 import { describe, expect, it, vi } from 'vitest';
 import { openKeyStore, resolveStoreSpec } from '../src/index.js';
 import { newSchema, postgresAvailable, postgresSpec, tempDir } from './helpers.js';
-import { COMMAND_PATHS, cli, cliAsync, failed, json, ok, type Run } from './run-cli.js';
+import {
+  COMMAND_PATHS,
+  cli,
+  cliAsync,
+  failed,
+  json,
+  ok,
+  PG_PASSWORD,
+  type Run,
+} from './run-cli.js';
 
 // Every test spawns the binary several times; on a loaded 2-core machine that takes a while.
 vi.setConfig({ testTimeout: 90_000 });
@@ -22,9 +31,6 @@ interface Backend {
   /** A fresh, ready store for one test: its `--store` value. */
   fresh(): string;
 }
-
-/** The server ignores passwords (trust auth): the URL carries one so no output may show it. */
-const PG_PASSWORD = 'pg-PW-never-printed-42';
 
 const BACKENDS: readonly Backend[] = [
   {

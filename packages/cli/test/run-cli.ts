@@ -22,6 +22,17 @@ export const COMMAND_PATHS: readonly (readonly string[])[] = [
   ['migrate'],
 ];
 
+/**
+ * The password the PostgreSQL URLs of the tests carry (the server ignores it). No run of the CLI
+ * may print it, whatever the command: every run is checked.
+ */
+export const PG_PASSWORD = 'pg-PW-never-printed-42';
+
+function checked(run: Run): Run {
+  expect(run.stdout + run.stderr).not.toContain(PG_PASSWORD);
+  return run;
+}
+
 export interface Run {
   readonly status: number | null;
   readonly stdout: string;
@@ -57,7 +68,7 @@ export function cli(args: readonly string[], options: RunOptions = {}): Run {
     timeout: 30_000,
   });
   if (result.error !== undefined) throw result.error;
-  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+  return checked({ status: result.status, stdout: result.stdout, stderr: result.stderr });
 }
 
 /** Runs `orkesta-auth …args` without blocking the test's event loop. */
@@ -76,7 +87,13 @@ export function cliAsync(args: readonly string[], options: RunOptions = {}): Pro
       stderr += chunk.toString();
     });
     child.on('error', reject);
-    child.on('close', (status) => resolve({ status, stdout, stderr }));
+    child.on('close', (status) => {
+      try {
+        resolve(checked({ status, stdout, stderr }));
+      } catch (error) {
+        reject(error);
+      }
+    });
     child.stdin.end(options.input ?? '');
   });
 }
