@@ -1,74 +1,89 @@
-import type { ChildProcess } from 'node:child_process';
-import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createKeyManager } from '@orkesta/auth-express';
+import {
+  describeDemoMain,
+  KEY_PATTERN,
+  runCurlLines,
+  runToEnd,
+  spawnDemo,
+} from '@orkesta/example-shared/testing';
+import { migrateKeyStore, openKeyStore, parseStoreSpec } from 'orkesta-auth';
+import pg from 'pg';
+import { afterAll, describe, expect, it } from 'vitest';
+import { POSTGRES_URL, serviceAvailable } from '../../../test/services.js';
 
-const repositoryRoot = fileURLToPath(new URL('../../..', import.meta.url));
+const mainFile = fileURLToPath(new URL('../dist/main.js', import.meta.url));
 
-/**
- * Runs `pnpm start` from the repository root, as the README's quick start does, and collects
- * what the demo prints until its curl lines. It gets its own process group, so that stopping
- * it stops pnpm and the node process under it.
- */
-function startDemo(): Promise<{ child: ChildProcess; output: string }> {
-  const child = spawn('pnpm', ['start'], {
-    cwd: repositoryRoot,
-    env: { ...process.env, PORT: '0' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-    detached: true,
+// `pnpm start` is the README's first command.
+describeDemoMain('Express', mainFile, 'start');
+
+const postgres = await serviceAvailable('postgres');
+
+describe.runIf(postgres)('the Express demo on PostgreSQL (ORKESTA_AUTH_STORE=postgres://…)', () => {
+  const schemas: string[] = [];
+  const admin = new pg.Pool({ connectionString: POSTGRES_URL, max: 1 });
+  admin.on('error', () => {});
+  afterAll(async () => {
+    for (const schema of schemas) await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+    await admin.end();
   });
-  return new Promise((resolve, reject) => {
-    let output = '';
-    child.stdout?.on('data', (chunk: Buffer) => {
-      output += chunk.toString('utf8');
-      if (output.includes('missing_api_key')) resolve({ child, output });
-    });
-    child.stderr?.on('data', (chunk: Buffer) => {
-      output += chunk.toString('utf8');
-    });
-    child.once('exit', (code) => reject(new Error(`demo exited with ${code}: ${output}`)));
-  });
-}
+  const storeFor = () => {
+    const schema = `demo_${randomBytes(6).toString('hex')}`;
+    schemas.push(schema);
+    const url = new URL(POSTGRES_URL);
+    url.searchParams.set('schema', schema);
+    return url.toString();
+  };
 
-describe('pnpm start (the demo), from the repository root', () => {
-  let demo: { child: ChildProcess; output: string };
-  beforeAll(async () => {
-    demo = await startDemo();
-  });
-  afterAll(() => {
-    const pid = demo?.child.pid;
-    if (pid !== undefined) process.kill(-pid, 'SIGTERM');
-  });
+  it('on a fresh, migrated schema: mints, serves, and hears a revocation made elsewhere within a second', async () => {
+    const store = storeFor();
+    const spec = parseStoreSpec(store);
+    expect((await migrateKeyStore(spec)).applied.length).toBeGreaterThan(0);
 
-  it('says the HTTPS check is off, prints each key once, and its three curl lines do what they say', async () => {
-    const { output } = demo;
-    expect(output).toContain('HTTPS check is OFF');
-    const keys = output.match(/ork_live_[0-9A-Za-z]{12}_[0-9A-Za-z]{38}/g) ?? [];
-    // Three keys in the table; the read-only key again in the two curl lines that send one.
-    expect(new Set(keys).size).toBe(3);
+    const demo = await spawnDemo(['node', mainFile], { ORKESTA_AUTH_STORE: store, PORT: '0' });
+    const other = await openKeyStore(spec);
+    try {
+      const output = demo.output();
+      expect(output).toContain(`Key store: ${store}`);
+      expect(output).not.toContain('--store');
+      expect(output).toContain('with the same ORKESTA_AUTH_STORE');
+      const readOnly = /read-only\s+(ork_\S+)/.exec(output)?.[1] ?? '';
+      expect(readOnly).toMatch(KEY_PATTERN);
+      expect(await runCurlLines(output)).toEqual([
+        [200, 200, ''],
+        [403, 403, 'insufficient_scope'],
+        [401, 401, 'missing_api_key'],
+      ]);
 
-    const curls = output.split('\n').filter((line) => line.trim().startsWith('curl '));
-    expect(curls).toHaveLength(3);
-    const answers = [];
-    for (const line of curls) {
-      const url = line.match(/(http:\/\/\S+)/)?.[1] ?? '';
-      const authorization = line.match(/-H "Authorization: ([^"]+)"/)?.[1];
-      const body = line.match(/-d '([^']+)'/)?.[1];
-      const headers: Record<string, string> = {};
-      if (authorization !== undefined) headers.Authorization = authorization;
-      if (body !== undefined) headers['Content-Type'] = 'application/json';
-      const res = await fetch(url, {
-        method: line.includes('-X POST') ? 'POST' : 'GET',
-        headers,
-        ...(body === undefined ? {} : { body }),
+      // Revoked through another connection, as the CLI would: LISTEN/NOTIFY tells the demo.
+      await createKeyManager({ store: other.store }).revoke(readOnly.split('_')[2]!);
+      const revokedAt = Date.now();
+      let res = await fetch(`${demo.url}/v1/accounts`, {
+        headers: { Authorization: `Bearer ${readOnly}` },
       });
-      const said = line.match(/# (\d{3})/)?.[1];
-      answers.push([Number(said), res.status]);
+      while (res.status === 200 && Date.now() - revokedAt < 1000) {
+        await new Promise((resolve) => setTimeout(resolve, 25));
+        res = await fetch(`${demo.url}/v1/accounts`, {
+          headers: { Authorization: `Bearer ${readOnly}` },
+        });
+      }
+      expect(res.status).toBe(401);
+      expect(((await res.json()) as { code: string }).code).toBe('api_key_revoked');
+    } finally {
+      await other.close();
+      expect(await demo.stop()).toBe(0);
     }
-    expect(answers).toEqual([
-      [200, 200],
-      [403, 403],
-      [401, 401],
-    ]);
+  });
+
+  it('on a schema nobody migrated: one line saying to run the migration, exit status 1', async () => {
+    const ended = await runToEnd(['node', mainFile], {
+      ORKESTA_AUTH_STORE: storeFor(),
+      PORT: '0',
+    });
+    expect(ended.code).toBe(1);
+    expect(ended.stdout).toBe('');
+    expect(ended.stderr.trim().split('\n')).toHaveLength(1);
+    expect(ended.stderr).toContain('pnpm orkesta-auth migrate');
   });
 });

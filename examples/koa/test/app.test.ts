@@ -1,0 +1,7 @@
+import { listenHttp } from '@orkesta/example-shared';
+import { describePaymentsApi } from '@orkesta/example-shared/testing';
+import { createPaymentsApp } from '../src/app.js';
+
+describePaymentsApi('Koa', (services) =>
+  listenHttp(createPaymentsApp(services).callback(), { port: 0, host: '127.0.0.1' }),
+);

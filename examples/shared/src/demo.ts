@@ -1,0 +1,281 @@
+import type { RequestListener } from 'node:http';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { ApiKeyInfo, Authenticator, KeyManager, KeyStore } from '@orkesta/auth';
+import { createAuthenticator, createKeyManager } from '@orkesta/auth';
+import type { OpenedKeyStore } from 'orkesta-auth';
+import { openKeyStore, resolveStoreSpec, STORE_ENV } from 'orkesta-auth';
+import { PaymentsData } from './data.js';
+
+/** The workspace the demo mints its first keys for. */
+export const DEMO_WORKSPACE = 'ws_demo';
+export const DEFAULT_PORT = 3000;
+export const DEFAULT_HOST = '127.0.0.1';
+
+/** What every example's app is built from. */
+export interface DemoServices {
+  readonly authenticator: Authenticator;
+  readonly keys: KeyManager;
+  readonly data: PaymentsData;
+}
+
+/** A listening server: where it answers, and how to stop it. */
+export interface DemoServer {
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+export interface DemoAddress {
+  readonly port: number;
+  readonly host: string;
+}
+
+/** A wrong environment variable: the demo says which in one line and exits with status 2. */
+export class DemoConfigurationError extends Error {
+  override get name(): string {
+    return 'DemoConfigurationError';
+  }
+}
+
+/**
+ * The key manager and authenticator the demo runs on `store`. The authenticator subscribes to the
+ * store's change feed (`store.changes`), so a key revoked elsewhere (the CLI, another instance)
+ * is refused here within a second. HTTPS is not required: nothing terminates TLS on a
+ * developer's machine, and the banner says so.
+ */
+export function createDemoServices(store: KeyStore): DemoServices {
+  const keys = createKeyManager({ store });
+  const authenticator = createAuthenticator({
+    store,
+    requireHttps: false,
+    hooks: {
+      onError(error, context) {
+        const key = context.keyId === undefined ? '' : ` for key ${context.keyId}`;
+        console.error(`[auth] ${context.operation} failed${key}:`, error);
+      },
+    },
+  });
+  return { authenticator, keys, data: new PaymentsData() };
+}
+
+/** `PORT` (default 3000) and `HOST` (default 127.0.0.1), checked. */
+export function demoAddress(env: NodeJS.ProcessEnv): DemoAddress {
+  const rawPort = env.PORT === undefined || env.PORT === '' ? undefined : env.PORT;
+  const port = rawPort === undefined ? DEFAULT_PORT : Number(rawPort);
+  if (rawPort !== undefined && (!/^\d{1,5}$/.test(rawPort) || port > 65535)) {
+    throw new DemoConfigurationError(
+      `PORT must be a port number from 0 to 65535, got ${JSON.stringify(rawPort)}`,
+    );
+  }
+  const host = env.HOST === undefined || env.HOST === '' ? DEFAULT_HOST : env.HOST;
+  return { port, host };
+}
+
+/** Serves `handler` (an Express app, a Koa app's `callback()`) on `address`. */
+export function listenHttp(handler: RequestListener, address: DemoAddress): Promise<DemoServer> {
+  const server = createServer(handler);
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(address.port, address.host, () => {
+      server.off('error', reject);
+      const { port } = server.address() as AddressInfo;
+      resolve({
+        url: httpUrl(address.host, port),
+        close: () =>
+          new Promise<void>((done) => {
+            server.close(() => done());
+            // Keep-alive connections would hold close() open until they time out.
+            server.closeIdleConnections();
+          }),
+      });
+    });
+  });
+}
+
+/** `http://host:port`, with an IPv6 host in brackets. */
+export function httpUrl(host: string, port: number): string {
+  return `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+}
+
+/** What the first start made: the keys' plaintexts, shown this once. */
+export interface MintedKeys {
+  readonly admin: string;
+  readonly readOnly: string;
+}
+
+/**
+ * On the first start (no active admin key in `ws_demo`), mints an admin key and, for the curl
+ * line that shows a refusal for scope, a read-only one. Otherwise mints nothing and returns the
+ * active admin keys it found (ids and names only).
+ */
+export async function firstStart(
+  keys: KeyManager,
+): Promise<{ minted: MintedKeys } | { admins: ApiKeyInfo[] }> {
+  const admins: ApiKeyInfo[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await keys.list({
+      workspaceId: DEMO_WORKSPACE,
+      status: 'active',
+      limit: 1000,
+      cursor,
+    });
+    admins.push(...page.items.filter((key) => key.scope === 'admin'));
+    cursor = page.nextCursor;
+  } while (cursor !== undefined);
+  if (admins.length > 0) return { admins };
+  const admin = await keys.create({
+    workspaceId: DEMO_WORKSPACE,
+    name: 'demo-admin',
+    scope: 'admin',
+  });
+  const readOnly = await keys.create({
+    workspaceId: DEMO_WORKSPACE,
+    name: 'demo-read-only',
+    scope: 'read-only',
+  });
+  return { minted: { admin: admin.key, readOnly: readOnly.key } };
+}
+
+export interface BannerInput {
+  readonly framework: string;
+  readonly url: string;
+  readonly store: string;
+  /** Whether `ORKESTA_AUTH_STORE` named the store (the CLI must be given the same). */
+  readonly storeFromEnv: boolean;
+  readonly start: { minted: MintedKeys } | { admins: ApiKeyInfo[] };
+}
+
+/** What the demo prints once it listens. Plaintext keys only in a first start's. */
+export function banner(input: BannerInput): string[] {
+  const { url, start } = input;
+  const lines = [
+    `orkesta-auth demo (${input.framework}): payments API on ${url}`,
+    `Key store: ${input.store}`,
+    'HTTPS check is OFF (requireHttps: false) for local use; keep it on in production.',
+    '',
+  ];
+  // The CLI opens the default store unless told otherwise: name this demo's store when it is
+  // not the default. A SQLite path can be printed; a PostgreSQL URL may hold a password.
+  const sqlite = input.store.startsWith('sqlite:');
+  const storeFlag = input.storeFromEnv && sqlite ? ` --store ${shellQuote(input.store)}` : '';
+  const cli = [
+    `  pnpm orkesta-auth keys create --workspace ${DEMO_WORKSPACE} --name my-integration --scope read-write${storeFlag}`,
+    ...(input.storeFromEnv && !sqlite
+      ? [`  (with the same ${STORE_ENV} as this demo's: its password is not printed here)`]
+      : []),
+  ];
+  if ('minted' in start) {
+    const { admin, readOnly } = start.minted;
+    lines.push(
+      `First start: workspace ${DEMO_WORKSPACE} had no active admin key, so these were made.`,
+      'Copy them now: they are shown this once, and the store keeps only their hashes.',
+      `  admin      ${admin}`,
+      `  read-only  ${readOnly}`,
+      '',
+      'Try:',
+      `  curl -H "Authorization: Bearer ${readOnly}" ${url}/v1/accounts   # 200`,
+      `  curl -X POST -H "Authorization: Bearer ${readOnly}" -H "Content-Type: application/json" -d '{"accountId":"acc_ws_demo_main","amount":10}' ${url}/v1/payments   # 403 insufficient_scope`,
+      `  curl ${url}/v1/accounts   # 401 missing_api_key`,
+      '',
+      'The admin key manages keys here (GET|POST /v1/api-keys); or make one with the CLI:',
+      ...cli,
+    );
+  } else {
+    const ids = start.admins.map((key) => `${key.id} (${key.name})`).join(', ');
+    lines.push(
+      `Workspace ${DEMO_WORKSPACE} has an active admin key already: ${ids}. No key was made;`,
+      'a key is shown only when it is made. Make one with the CLI:',
+      ...cli,
+      'then:',
+      `  curl -H "Authorization: Bearer <the key>" ${url}/v1/accounts`,
+    );
+  }
+  lines.push('', 'Stop with Ctrl+C.');
+  return lines;
+}
+
+/** `value` as one shell word: as it is when that is safe, else in single quotes. */
+function shellQuote(value: string): string {
+  return /^[\w@%+=:,./-]+$/.test(value) ? value : `'${value.replaceAll("'", `'\\''`)}'`;
+}
+
+export interface RunDemoOptions {
+  /** The name the banner gives the framework: `Express`, `Koa`, `NestJS`. */
+  readonly framework: string;
+  /** Builds the app on the services and listens on the address. */
+  serve(services: DemoServices, address: DemoAddress): Promise<DemoServer>;
+  /** Default `process.env`. */
+  readonly env?: NodeJS.ProcessEnv;
+}
+
+/**
+ * The demo's main: opens the store `ORKESTA_AUTH_STORE` names (default
+ * `sqlite:.orkesta/keys.db`), mints the first keys if `ws_demo` has no admin, serves on `PORT`
+ * (default 3000), prints the banner, and on SIGINT or SIGTERM closes the server, the
+ * authenticator and the store, then exits. A wrong variable is one line on stderr and exit
+ * status 2; a store it cannot use, or a port it cannot listen on, one line and status 1.
+ */
+export async function runDemo(options: RunDemoOptions): Promise<void> {
+  const env = options.env ?? process.env;
+  let address: DemoAddress;
+  let spec: ReturnType<typeof resolveStoreSpec>;
+  try {
+    address = demoAddress(env);
+    spec = resolveStoreSpec(undefined, env);
+  } catch (error) {
+    return fail(2, error);
+  }
+
+  let opened: OpenedKeyStore | undefined;
+  let services: DemoServices | undefined;
+  let server: DemoServer | undefined;
+  const closeAll = async () => {
+    await server?.close();
+    await services?.authenticator.close();
+    await opened?.close();
+  };
+  try {
+    opened = await openKeyStore(spec);
+    services = createDemoServices(opened.store);
+    // Listen first: a port in use must not cost a minted key that is never shown.
+    server = await options.serve(services, address);
+    const start = await firstStart(services.keys);
+    const lines = banner({
+      framework: options.framework,
+      url: server.url,
+      store: opened.label,
+      storeFromEnv: env[STORE_ENV] !== undefined && env[STORE_ENV] !== '',
+      start,
+    });
+    process.stdout.write(`${lines.join('\n')}\n`);
+  } catch (error) {
+    await closeAll().catch(() => {});
+    return fail(1, error);
+  }
+
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals) => {
+    if (stopping) {
+      // A second Ctrl+C: stop waiting for connections to finish.
+      process.exit(1);
+    }
+    stopping = true;
+    console.log(`${signal}: closing the server and the key store.`);
+    closeAll().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        console.error('demo: closing failed:', error);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+}
+
+function fail(status: number, error: unknown): void {
+  const message = error instanceof Error ? error.message : String(error);
+  console.error(`demo: ${message}`);
+  process.exitCode = status;
+}
