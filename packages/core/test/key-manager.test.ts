@@ -74,6 +74,7 @@ describe('KeyManager.create', () => {
     const issued = await manager.create({ ...input, expiresAt: new Date(T0 + 60_000) });
     expect(issued.record).toEqual({
       id: issued.record.id,
+      kind: 'opaque',
       workspaceId: 'ws_1',
       name: 'production-erp-integration',
       scope: 'read-write',
@@ -88,7 +89,7 @@ describe('KeyManager.create', () => {
     });
     expect(issued.record).not.toHaveProperty('hash');
     const stored = (await store.findById(issued.record.id))!;
-    const { status: _status, ...info } = issued.record;
+    const { status: _status, kind: _kind, ...info } = issued.record;
     expect(stored).toEqual({ ...info, hash: expect.stringMatching(/^sha256\$/) });
   });
 
