@@ -423,7 +423,10 @@ export class Authenticator {
     }
     // Any other token passes its checksum before it may touch the cache, a lookup or a hash.
     if (!hasValidChecksum(token)) return this.#reject(new InvalidApiKeyError(), request);
-    return this.#find({ environment: shape.environment, id: shape.id, token, signed: undefined }, request);
+    return this.#find(
+      { environment: shape.environment, id: shape.id, token, signed: undefined },
+      request,
+    );
   }
 
   /**
@@ -486,7 +489,10 @@ export class Authenticator {
     if (known.revoked) return this.#reject(new ApiKeyRevokedError(id), request);
     const now = this.#now();
     // A signed key expires at the earlier of its own `exp` and its record's expiry.
-    const expiresAtMs = Math.min(known.expiresAtMs, presented.signed?.expiresAtMs ?? Number.POSITIVE_INFINITY);
+    const expiresAtMs = Math.min(
+      known.expiresAtMs,
+      presented.signed?.expiresAtMs ?? Number.POSITIVE_INFINITY,
+    );
     if (now >= expiresAtMs) return this.#reject(new ApiKeyExpiredError(id), request);
 
     const key = this.#principal(known, presented.environment, expiresAtMs);

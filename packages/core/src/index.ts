@@ -101,6 +101,7 @@ export {
   renderProblem,
 } from './render.js';
 export type { Scope, ScopeRequirement } from './scopes.js';
+export { assertScope, isScope, requireScope, SCOPES, scopeSatisfies } from './scopes.js';
 export type { KeyKind, ParsedSignedKey, SignedKeyClaims } from './signed-key.js';
 export {
   keyKind,
@@ -129,7 +130,6 @@ export {
   SIGNING_ALGORITHMS,
   SigningKeys,
 } from './signing.js';
-export { assertScope, isScope, requireScope, SCOPES, scopeSatisfies } from './scopes.js';
 export type {
   ApiKeyRecord,
   KeyChangeFeed,

@@ -512,7 +512,8 @@ function futureDate(value: unknown, now: number, field: string): Date | null {
 function expiryFor(kind: KeyKind, date: Date | null, now: number): Date | null {
   if (kind === 'opaque' || date === null) return date;
   const whole = new Date(Math.floor(date.getTime() / 1000) * 1000);
-  if (whole.getTime() <= now) throw invalid('expiresAt of a signed key must be a second or more away');
+  if (whole.getTime() <= now)
+    throw invalid('expiresAt of a signed key must be a second or more away');
   return whole;
 }
 

@@ -173,7 +173,9 @@ function localKeySet(
       throw new ConfigurationError(`JWKS key "${kid}" is not a public key Node can read`);
     }
     if (jwk.alg !== undefined && jwk.alg !== algorithm) {
-      throw new ConfigurationError(`JWKS key "${kid}" says alg ${jwk.alg}, but it is an ${algorithm} key`);
+      throw new ConfigurationError(
+        `JWKS key "${kid}" says alg ${jwk.alg}, but it is an ${algorithm} key`,
+      );
     }
     if (!algorithms.includes(algorithm)) {
       throw new ConfigurationError(

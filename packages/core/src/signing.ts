@@ -91,7 +91,7 @@ export class SigningKeys {
     const published: PublishedKey[] = [];
     let signer: KeyObject | undefined;
     for (const [index, input] of keys.entries()) {
-      if (input === null || typeof input !== 'object' || !KID.test(String(input.kid))) {
+      if (input === null || typeof input !== 'object' || !isKid(input.kid)) {
         throw new ConfigurationError(
           `keys[${index}] needs a kid of 1 to 40 characters from [A-Za-z0-9._-]`,
         );
@@ -109,7 +109,9 @@ export class SigningKeys {
       }
       const publicKey = privateKey === undefined ? given! : createPublicKey(privateKey);
       if (given !== undefined && !given.equals(publicKey)) {
-        throw new ConfigurationError(`the publicKey of signing key "${kid}" is not its privateKey's`);
+        throw new ConfigurationError(
+          `the publicKey of signing key "${kid}" is not its privateKey's`,
+        );
       }
       if (index === 0) {
         if (privateKey === undefined) {
@@ -180,7 +182,7 @@ export function generateSigningKey(
     throw new ConfigurationError(`algorithm must be one of ${SIGNING_ALGORITHMS.join(', ')}`);
   }
   const kid = options.kid ?? randomBase62(12);
-  if (!KID.test(String(kid))) {
+  if (!isKid(kid)) {
     throw new ConfigurationError('kid must be 1 to 40 characters from [A-Za-z0-9._-]');
   }
   const pair =
@@ -301,6 +303,10 @@ export function readKey(material: KeyMaterial, type: 'private' | 'public', kid: 
     throw new ConfigurationError(`the ${type}Key of signing key "${kid}" is a ${key.type} key`);
   }
   return key;
+}
+
+function isKid(value: unknown): value is string {
+  return typeof value === 'string' && KID.test(value);
 }
 
 function claimText(value: unknown, name: string): string {
