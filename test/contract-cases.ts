@@ -290,4 +290,134 @@ export const CONTRACT_CASES: readonly ContractCase[] = [
     { path: '/read', authorization: (k) => `Bearer ${k.readWrite}` },
     'read-write',
   ),
+
+  // Signed keys (orks_…): the same steps, the same answers.
+  admitted(
+    'signed: read-only key on a read-only route',
+    { path: '/read', authorization: (k) => `Bearer ${k.signed.readOnly}` },
+    'read-only',
+  ),
+  admitted(
+    'signed: admin key on a read-write route',
+    { method: 'POST', path: '/write', authorization: (k) => `Bearer ${k.signed.admin}` },
+    'admin',
+  ),
+  admitted(
+    'signed: scheme in lower case',
+    { path: '/read', authorization: (k) => `bearer ${k.signed.readOnly}` },
+    'read-only',
+  ),
+  admitted(
+    'signed: a key signed by the previous signing key, still in the JWKS',
+    { path: '/read', authorization: (k) => `Bearer ${k.signed.previousSigningKey}` },
+    'read-only',
+  ),
+  admitted(
+    'signed: nbf is exactly now (the boundary, clock injected)',
+    { path: '/read', authorization: (k) => `Bearer ${k.signed.validFromNow}` },
+    'read-only',
+  ),
+  admitted(
+    'signed: one second before its expiry',
+    { path: '/admin', authorization: (k) => `Bearer ${k.signed.expiresNextSecond}` },
+    'admin',
+  ),
+  malformed(
+    'signed: longer than the Authorization header may be',
+    (k) => `Bearer ${k.signed.oversized}`,
+  ),
+  invalid('signed: alg none, no signature', (k) => `Bearer ${k.signed.algNone}`),
+  invalid(
+    'signed: HS256 keyed with the public key (algorithm confusion)',
+    (k) => `Bearer ${k.signed.algorithmConfusion}`,
+  ),
+  invalid('signed: a kid the JWKS does not have', (k) => `Bearer ${k.signed.unknownKid}`),
+  invalid(
+    'signed: a tampered payload (scope raised), signature kept',
+    (k) => `Bearer ${k.signed.tamperedPayload}`,
+  ),
+  invalid('signed: another issuer', (k) => `Bearer ${k.signed.wrongIssuer}`),
+  invalid('signed: another audience', (k) => `Bearer ${k.signed.wrongAudience}`),
+  invalid(
+    'signed: not yet valid, nbf one second ahead (clock injected)',
+    (k) => `Bearer ${k.signed.notYetValid}`,
+  ),
+  invalid(
+    "signed: another key's id in the prefix of a valid JWS",
+    (k) => `Bearer ${k.signed.swappedPrefix}`,
+  ),
+  invalid('signed: valid key of another environment', (k) => `Bearer ${k.signed.otherEnvironment}`),
+  {
+    name: 'signed: the store fails: fail closed with 503',
+    request: { path: '/read', authorization: (k) => `Bearer ${k.signed.storeFails}` },
+    expect: { status: 503, code: 'auth_unavailable', wwwAuthenticate: null, retryAfter: '7' },
+  },
+  {
+    name: 'signed: revoked in the store',
+    request: { path: '/read', authorization: (k) => `Bearer ${k.signed.revoked}` },
+    expect: {
+      status: 401,
+      code: 'api_key_revoked',
+      wwwAuthenticate: invalidToken,
+      retryAfter: null,
+    },
+  },
+  {
+    name: 'signed: expired at this very instant (exp is now, clock injected)',
+    request: { path: '/read', authorization: (k) => `Bearer ${k.signed.expired}` },
+    expect: {
+      status: 401,
+      code: 'api_key_expired',
+      wwwAuthenticate: invalidToken,
+      retryAfter: null,
+    },
+  },
+  {
+    name: "signed: the route's workspace is not the key's",
+    request: {
+      path: `/workspaces/${OTHER_WORKSPACE}/read`,
+      authorization: (k) => `Bearer ${k.signed.admin}`,
+    },
+    expect: { status: 403, code: 'workspace_mismatch', wwwAuthenticate: null, retryAfter: null },
+  },
+  admitted(
+    "signed: the route's workspace is the key's",
+    { path: `/workspaces/${WORKSPACE}/read`, authorization: (k) => `Bearer ${k.signed.readOnly}` },
+    'read-only',
+  ),
+  {
+    name: 'signed: a key over its own rate',
+    request: { path: '/read', authorization: (k) => `Bearer ${k.signed.rateLimited}` },
+    expect: {
+      status: 429,
+      code: 'rate_limit_exceeded',
+      wwwAuthenticate: null,
+      retryAfter: '3600',
+      rateLimitPolicy: '"key";q=1;w=3600',
+      rateLimit: '"key";r=0;t=3600',
+    },
+  },
+  {
+    name: 'signed: an admitted key with a rate carries the RateLimit fields',
+    request: { path: '/read', authorization: (k) => `Bearer ${k.signed.readWrite}` },
+    expect: {
+      status: 200,
+      scope: 'read-write',
+      rateLimitPolicy: `"read-write";q=${READ_WRITE_RATE.limit};w=${READ_WRITE_RATE.windowSeconds}`,
+      rateLimit: /^"read-write";r=\d+;t=\d+$/,
+    },
+  },
+  {
+    name: 'signed: read-only key on a read-write route',
+    request: {
+      method: 'POST',
+      path: '/write',
+      authorization: (k) => `Bearer ${k.signed.readOnly}`,
+    },
+    expect: {
+      status: 403,
+      code: 'insufficient_scope',
+      wwwAuthenticate: insufficient('read-write'),
+    },
+  },
 ];
