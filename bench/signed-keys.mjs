@@ -18,13 +18,12 @@ import {
   createKeyManager,
   createSigningKeys,
   generateSigningKey,
-  MemoryKeyStore,
 } from '@orkesta/auth';
 import { auth as oauth2JwtBearer } from 'express-oauth2-jwt-bearer';
 import { createLocalJWKSet, jwtVerify } from 'jose';
 import { Bench } from 'tinybench';
-import { microSettings } from './authenticate.mjs';
-import { formatInteger, isMain, pinningPlan, pinThisProcess } from './common.mjs';
+import { CountingStore, microSettings } from './authenticate.mjs';
+import { formatInteger, isMain, perCall, pinningPlan, pinThisProcess } from './common.mjs';
 
 const ISSUER = 'https://keys.bench.example';
 const AUDIENCE = 'https://api.bench.example';
@@ -34,15 +33,6 @@ export const SIGNED_UNCACHED = 'authenticate(): signed key, verification cache o
 export const PEER = 'express-oauth2-jwt-bearer auth(): the same JWS';
 export const JOSE_ALONE = 'reference: jose jwtVerify() alone, local JWKS';
 export const OPAQUE_CACHED = 'reference: authenticate(): opaque key, cached';
-
-/** A MemoryKeyStore that counts lookups, to show that no case asks the store. */
-class CountingStore extends MemoryKeyStore {
-  lookups = 0;
-  async findById(id) {
-    this.lookups++;
-    return super.findById(id);
-  }
-}
 
 /** What the peer's middleware reads of an Express request, and nothing else. */
 function peerRequest(jwt) {
@@ -222,22 +212,12 @@ export async function runSignedKeysBench({ log = () => {}, settings = microSetti
   await uncached.close();
   if (sink === 0) throw new Error('nothing was computed');
 
-  const rows = cases.map((c) => {
-    const result = bench.getTask(c.name)?.result;
-    if (result === undefined || !('latency' in result)) throw new Error(`${c.name}: no result`);
-    const { latency } = result;
-    const meanNs = (latency.mean * 1e6) / c.batch;
-    return {
-      name: c.name,
-      batch: c.batch,
-      opsPerSecond: 1e9 / meanNs,
-      meanNs,
-      p99Ns: (latency.p99 * 1e6) / c.batch,
-      rmePercent: latency.rme,
-      samples: latency.samplesCount,
-      storeLookups: lookups.get(c.name) ?? Number.NaN,
-    };
-  });
+  const rows = cases.map((c) => ({
+    name: c.name,
+    batch: c.batch,
+    ...perCall(bench, c.name, c.batch),
+    storeLookups: lookups.get(c.name) ?? Number.NaN,
+  }));
   const ops = (name) => rows.find((r) => r.name === name).opsPerSecond;
   return {
     rows,

@@ -4,6 +4,7 @@ import type {
   Authenticator,
   ErrorContext,
   KeyLookup,
+  KeyManager,
   RejectedEvent,
   SigningKeys,
 } from '@orkesta/auth';
@@ -115,6 +116,18 @@ export const SIGNED_AUDIENCE = 'https://api.orkesta.test';
 const CURRENT_SIGNING_KEY = generateSigningKey({ kid: 'contract-2026-11' });
 const PREVIOUS_SIGNING_KEY = generateSigningKey({ kid: 'contract-2026-05' });
 
+/** Issues a key for the table's workspace, through `by` (the fixture's manager by default). */
+type Issue = (
+  scope: 'read-only' | 'read-write' | 'admin',
+  extra?: {
+    expiresAt?: number;
+    environment?: 'live' | 'test';
+    rateLimit?: { limit: number; windowSeconds: number };
+    kind?: 'opaque' | 'signed';
+  },
+  by?: KeyManager,
+) => Promise<string>;
+
 /** A store whose lookups fail for the ids in `failing`, as a dead database would. */
 class FaultyStore extends MemoryKeyStore {
   readonly failing = new Set<string>();
@@ -129,18 +142,6 @@ export async function createContractFixture(): Promise<ContractFixture> {
   const clock = () => now;
   const store = new FaultyStore();
   const changeFeed = createLocalChangeFeed();
-  const manager = createKeyManager({ store, changeFeed, now: clock });
-  const issue = async (
-    scope: 'read-only' | 'read-write' | 'admin',
-    extra: {
-      expiresAt?: number;
-      environment?: 'live' | 'test';
-      rateLimit?: { limit: number; windowSeconds: number };
-    } = {},
-  ) =>
-    (await manager.create({ workspaceId: WORKSPACE, name: `contract-${scope}`, scope, ...extra }))
-      .key;
-
   const signing = createSigningKeys({
     issuer: SIGNED_ISSUER,
     audience: SIGNED_AUDIENCE,
@@ -149,22 +150,13 @@ export async function createContractFixture(): Promise<ContractFixture> {
       { kid: PREVIOUS_SIGNING_KEY.kid, publicKey: PREVIOUS_SIGNING_KEY.publicKey },
     ],
   });
-  const signedManager = createKeyManager({ store, changeFeed, now: clock, signing });
-  const issueSigned = async (
-    scope: 'read-only' | 'read-write' | 'admin',
-    extra: {
-      expiresAt?: number;
-      environment?: 'live' | 'test';
-      rateLimit?: { limit: number; windowSeconds: number };
-    } = {},
-    manager = signedManager,
-  ) =>
+  const manager = createKeyManager({ store, changeFeed, now: clock, signing });
+  const issue: Issue = async (scope, extra = {}, by = manager) =>
     (
-      await manager.create({
+      await by.create({
         workspaceId: WORKSPACE,
-        name: `contract-signed-${scope}`,
+        name: `contract-${extra.kind ?? 'opaque'}-${scope}`,
         scope,
-        kind: 'signed',
         ...extra,
       })
     ).key;
@@ -187,7 +179,7 @@ export async function createContractFixture(): Promise<ContractFixture> {
     wrongSecret: withOtherSecret(readOnly),
     badChecksum: readOnly.slice(0, -1) + (readOnly.endsWith('0') ? '1' : '0'),
     rateLimited: await issue('read-only', { rateLimit: { limit: 1, windowSeconds: 3_600 } }),
-    signed: await signedKeys(store, issueSigned, signing),
+    signed: await signedKeys(store, issue, signing),
   };
   now = T0 + 5_000;
 
@@ -242,17 +234,10 @@ export async function createContractFixture(): Promise<ContractFixture> {
  */
 async function signedKeys(
   store: FaultyStore,
-  issue: (
-    scope: 'read-only' | 'read-write' | 'admin',
-    extra?: {
-      expiresAt?: number;
-      environment?: 'live' | 'test';
-      rateLimit?: { limit: number; windowSeconds: number };
-    },
-    manager?: ReturnType<typeof createKeyManager>,
-  ) => Promise<string>,
+  issueAny: Issue,
   signing: SigningKeys,
 ): Promise<SignedContractKeys> {
+  const issue: Issue = (scope, extra = {}, by) => issueAny(scope, { ...extra, kind: 'signed' }, by);
   const tableNow = T0 + 5_000;
   const previousIssuer = createKeyManager({
     store,

@@ -625,53 +625,34 @@ export function describeKeyStore<S extends KeyStore>(name: string, harness: KeyS
           expect(await waitFor(heard, feedDeliveryMs, 'the change')).toEqual(ids);
         });
 
-        it('an authenticator on the other handle refuses a key revoked here within the limit', async () => {
-          const other = await secondHandle();
-          const manager = createKeyManager({ store });
-          const auth = createAuthenticator({ store: other, lastUsed: false });
-          const issued = await manager.create({
-            workspaceId: 'ws_kit',
-            name: 'erp',
-            scope: 'admin',
-          });
-          const request = { authorization: `Bearer ${issued.key}`, secure: true };
-          expect(codeOf(await auth.authenticate(request))).toBe('ok'); // now cached
-          const revokedAt = Date.now();
-          await manager.revoke(issued.record.id);
-          let code = 'ok';
-          while (code === 'ok' && Date.now() - revokedAt < feedDeliveryMs) {
-            await new Promise((resolve) => setTimeout(resolve, 20));
-            code = codeOf(await auth.authenticate(request));
-          }
-          expect(code).toBe('api_key_revoked');
-          await auth.close();
-        });
-
-        it('an authenticator on the other handle refuses a signed key revoked here within the limit', async () => {
-          const other = await secondHandle();
-          const { signing, signedKeys } = kitSigning();
-          const manager = createKeyManager({ store, signing });
-          // Verification cache on (the default): the key is remembered, not re-verified.
-          const auth = createAuthenticator({ store: other, lastUsed: false, signedKeys });
-          const issued = await manager.create({
-            workspaceId: 'ws_kit',
-            name: 'edge',
-            scope: 'admin',
-            kind: 'signed',
-          });
-          const request = { authorization: `Bearer ${issued.key}`, secure: true };
-          expect(codeOf(await auth.authenticate(request))).toBe('ok');
-          expect(codeOf(await auth.authenticate(request))).toBe('ok'); // now remembered
-          const revokedAt = Date.now();
-          await manager.revoke(issued.record.id);
-          let code = 'ok';
-          while (code === 'ok' && Date.now() - revokedAt < feedDeliveryMs) {
-            await new Promise((resolve) => setTimeout(resolve, 20));
-            code = codeOf(await auth.authenticate(request));
-          }
-          expect(code).toBe('api_key_revoked');
-          await auth.close();
-        });
+        it.each(['opaque', 'signed'] as const)(
+          'an authenticator on the other handle refuses %s keys revoked here within the limit',
+          async (kind) => {
+            const other = await secondHandle();
+            const { signing, signedKeys } = kitSigning();
+            const manager = createKeyManager({ store, signing });
+            // The verification cache is on (the default): a signed key is remembered too.
+            const auth = createAuthenticator({ store: other, lastUsed: false, signedKeys });
+            const issued = await manager.create({
+              workspaceId: 'ws_kit',
+              name: 'erp',
+              scope: 'admin',
+              kind,
+            });
+            const request = { authorization: `Bearer ${issued.key}`, secure: true };
+            expect(codeOf(await auth.authenticate(request))).toBe('ok');
+            expect(codeOf(await auth.authenticate(request))).toBe('ok'); // now cached
+            const revokedAt = Date.now();
+            await manager.revoke(issued.record.id);
+            let code = 'ok';
+            while (code === 'ok' && Date.now() - revokedAt < feedDeliveryMs) {
+              await new Promise((resolve) => setTimeout(resolve, 20));
+              code = codeOf(await auth.authenticate(request));
+            }
+            expect(code).toBe('api_key_revoked');
+            await auth.close();
+          },
+        );
       });
     }
   });

@@ -5,13 +5,12 @@ import {
   ConfigurationError,
   createKeyManager,
   createSigningKeys,
-  KeyManagementError,
   keyKind,
   MemoryKeyStore,
   parseSignedKey,
   SIGNED_KEY_SCANNER_PATTERN,
 } from '../src/index.js';
-import { bearer, T0 } from './helpers.js';
+import { bearer, rejection, T0 } from './helpers.js';
 import {
   AUDIENCE,
   CURRENT,
@@ -28,16 +27,6 @@ const input = {
   scope: 'read-write' as const,
   kind: 'signed' as const,
 };
-
-async function rejection(promise: Promise<unknown>): Promise<KeyManagementError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(KeyManagementError);
-    return error as KeyManagementError;
-  }
-  throw new Error('expected a KeyManagementError');
-}
 
 describe('KeyManager and signed keys', () => {
   it('issues a signed key: returned once, recorded like an opaque key, its hash the SHA-256 of the token', async () => {

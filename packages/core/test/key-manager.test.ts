@@ -16,7 +16,7 @@ import {
   MemoryKeyStore,
   parseApiKey,
 } from '../src/index.js';
-import { bearer, fakeClock, T0 } from './helpers.js';
+import { bearer, fakeClock, rejection, T0 } from './helpers.js';
 
 const pepper = { id: 'p1', secret: 'a-long-enough-server-pepper' };
 
@@ -39,16 +39,6 @@ const input: CreateKeyInput = {
   name: 'production-erp-integration',
   scope: 'read-write',
 };
-
-async function rejection(promise: Promise<unknown>): Promise<KeyManagementError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(KeyManagementError);
-    return error as KeyManagementError;
-  }
-  throw new Error('expected a KeyManagementError');
-}
 
 /** Every record of the store, as stored. */
 async function dump(store: MemoryKeyStore): Promise<ApiKeyRecord[]> {

@@ -11,6 +11,7 @@ import {
   generateSigningKey,
   KeyHasher,
   MemoryKeyStore,
+  type SigningKeys,
 } from '../src/index.js';
 import { countingLookup, fakeClock, T0 } from './helpers.js';
 
@@ -26,13 +27,9 @@ export function privateKeyOf(key: GeneratedSigningKey): KeyObject {
   return createPrivateKey({ key: key.privateKey, format: 'jwk' });
 }
 
-/**
- * An issuer (KeyManager with `CURRENT`, publishing `PREVIOUS` too) and an authenticator that
- * verifies against its JWKS, on one memory store, with a fake clock and counted lookups.
- */
-export function signedSetup(options: Partial<AuthenticatorOptions> = {}) {
-  const clock = fakeClock();
-  const signing = createSigningKeys({
+/** The issuer's signing keys: `CURRENT` signs, `PREVIOUS` is still published. */
+export function issuerKeys(): SigningKeys {
+  return createSigningKeys({
     issuer: ISSUER,
     audience: AUDIENCE,
     keys: [
@@ -40,6 +37,15 @@ export function signedSetup(options: Partial<AuthenticatorOptions> = {}) {
       { kid: PREVIOUS.kid, publicKey: PREVIOUS.publicKey },
     ],
   });
+}
+
+/**
+ * An issuer (KeyManager with `CURRENT`, publishing `PREVIOUS` too) and an authenticator that
+ * verifies against its JWKS, on one memory store, with a fake clock and counted lookups.
+ */
+export function signedSetup(options: Partial<AuthenticatorOptions> = {}) {
+  const clock = fakeClock();
+  const signing = issuerKeys();
   const store = new MemoryKeyStore();
   const changeFeed = createLocalChangeFeed();
   const manager = createKeyManager({ store, now: clock.now, signing, changeFeed });

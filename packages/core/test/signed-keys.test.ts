@@ -20,6 +20,7 @@ import {
   craft,
   defaultClaims,
   ISSUER,
+  issuerKeys,
   PREVIOUS,
   privateKeyOf,
   record,
@@ -597,14 +598,7 @@ describe('signed keys through the authenticator', () => {
 });
 
 function signingJwks() {
-  return createSigningKeys({
-    issuer: ISSUER,
-    audience: AUDIENCE,
-    keys: [
-      { kid: CURRENT.kid, privateKey: CURRENT.privateKey },
-      { kid: PREVIOUS.kid, publicKey: PREVIOUS.publicKey },
-    ],
-  }).jwks();
+  return issuerKeys().jwks();
 }
 
 function publicPem(): string {

@@ -28,6 +28,7 @@ import {
   craft,
   headerOf,
   ISSUER,
+  issuerKeys,
   PREVIOUS,
 } from './signed-helpers.js';
 
@@ -40,16 +41,7 @@ const content = {
   expiresAt: T0 + 3_600_000,
 };
 
-function signing() {
-  return createSigningKeys({
-    issuer: ISSUER,
-    audience: AUDIENCE,
-    keys: [
-      { kid: CURRENT.kid, privateKey: CURRENT.privateKey },
-      { kid: PREVIOUS.kid, publicKey: PREVIOUS.publicKey },
-    ],
-  });
-}
+const signing = issuerKeys;
 
 describe('the signed key format', () => {
   it('orks_<env>_<id>_<compact JWS>: typ, kid and alg in the header; iss, aud, jti, workspace, scope, env, iat, exp in the claims', async () => {
