@@ -14,7 +14,7 @@ import {
   type RemoteJwksOptions,
   type SigningKeys,
 } from '../src/index.js';
-import { bearer } from './helpers.js';
+import { bearer, fakeClock } from './helpers.js';
 import {
   AUDIENCE,
   CURRENT,
@@ -238,5 +238,34 @@ describe('a remote JWKS (createRemoteJWKSet over real HTTP)', () => {
     expect(codeOf(await withCache.auth.authenticate(bearer(await withCache.issue(signing))))).toBe(
       'auth_unavailable',
     );
+  });
+
+  it('a signing key removed from the set stops a remembered key when its cache entry ends', async () => {
+    const signing = signingWith(
+      { kid: CURRENT.kid, privateKey: CURRENT.privateKey },
+      { kid: PREVIOUS.kid, publicKey: PREVIOUS.publicKey },
+    );
+    const { state, url } = await jwksServer(signing);
+    const clock = fakeClock();
+    const store = new MemoryKeyStore();
+    const auth = createAuthenticator({
+      store,
+      now: clock.now,
+      lastUsed: false,
+      cache: { ttlMs: 30_000 },
+      signedKeys: { issuer: ISSUER, audience: AUDIENCE, jwks: { url, maxAgeMs: 100 } },
+    });
+    const old = await createKeyManager({
+      store,
+      now: clock.now,
+      signing: signingWith({ kid: PREVIOUS.kid, privateKey: PREVIOUS.privateKey }),
+    }).create({ workspaceId: 'ws_1', name: 'old', scope: 'read-only', kind: 'signed' });
+    expect(codeOf(await auth.authenticate(bearer(old.key)))).toBe('ok');
+
+    state.jwks = signingWith({ kid: CURRENT.kid, privateKey: CURRENT.privateKey });
+    await sleep(150); // the authenticator's copy of the set is stale now
+    expect(codeOf(await auth.authenticate(bearer(old.key)))).toBe('ok'); // remembered
+    clock.advance(30_001); // the cache entry ends
+    expect(codeOf(await auth.authenticate(bearer(old.key)))).toBe('invalid_api_key');
   });
 });
