@@ -20,6 +20,7 @@ import { Bench } from 'tinybench';
 import {
   formatInteger,
   isMain,
+  perCall,
   pinningPlan,
   pinThisProcess,
   positiveNumber,
@@ -44,7 +45,7 @@ export function microSettings(env = process.env) {
 }
 
 /** A MemoryKeyStore that counts lookups, to show which paths never reach the store. */
-class CountingStore extends MemoryKeyStore {
+export class CountingStore extends MemoryKeyStore {
   lookups = 0;
   async findById(id) {
     this.lookups++;
@@ -215,24 +216,11 @@ export async function runAuthenticateBench({ log = () => {}, settings = microSet
   await withLastUsed.close();
   if (sink === 0) throw new Error('nothing was computed');
 
-  const rows = cases.map((c) => {
-    const task = bench.getTask(c.name);
-    const result = task?.result;
-    if (result === undefined || !('latency' in result)) {
-      throw new Error(`${c.name}: no result (${result?.state ?? 'missing'})`);
-    }
-    const { latency } = result;
-    const meanNs = (latency.mean * 1e6) / BATCH;
-    return {
-      name: c.name,
-      opsPerSecond: 1e9 / meanNs,
-      meanNs,
-      p99Ns: (latency.p99 * 1e6) / BATCH,
-      rmePercent: latency.rme,
-      samples: latency.samplesCount,
-      storeLookups: lookups.get(c.name) ?? Number.NaN,
-    };
-  });
+  const rows = cases.map((c) => ({
+    name: c.name,
+    ...perCall(bench, c.name, BATCH),
+    storeLookups: lookups.get(c.name) ?? Number.NaN,
+  }));
   const headline = rows.find((r) => r.name === HEADLINE);
   for (const row of rows) row.vsHeadline = row.meanNs / headline.meanNs;
   return {

@@ -16,6 +16,26 @@ export function formatInteger(value) {
   return Number.isFinite(value) ? Math.round(value).toLocaleString('en-US') : String(value);
 }
 
+/**
+ * Per-call figures of the tinybench task `name`, whose every sample ran `batch` calls: calls
+ * per second, mean and p99 (of sample means) in ns, relative margin of error, samples.
+ */
+export function perCall(bench, name, batch) {
+  const result = bench.getTask(name)?.result;
+  if (result === undefined || !('latency' in result)) {
+    throw new Error(`${name}: no result (${result?.state ?? 'missing'})`);
+  }
+  const { latency } = result;
+  const meanNs = (latency.mean * 1e6) / batch;
+  return {
+    opsPerSecond: 1e9 / meanNs,
+    meanNs,
+    p99Ns: (latency.p99 * 1e6) / batch,
+    rmePercent: latency.rme,
+    samples: latency.samplesCount,
+  };
+}
+
 export function median(values) {
   if (values.length === 0) return Number.NaN;
   const sorted = [...values].sort((a, b) => a - b);

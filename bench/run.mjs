@@ -28,6 +28,11 @@ import {
   runExpressHttpBench,
 } from './express-http.mjs';
 import { formatRateLimitTable, runRateLimitBench } from './rate-limit.mjs';
+import {
+  formatSignedKeysRatios,
+  formatSignedKeysTable,
+  runSignedKeysBench,
+} from './signed-keys.mjs';
 import { formatStoreTable, runStoreLookupBench, storeSettings } from './store-lookup.mjs';
 
 const RESULTS = new URL('./RESULTS.md', import.meta.url);
@@ -59,6 +64,11 @@ console.log(formatMicroTable(core.rows));
 log('core: rate limiters');
 const rate = await runRateLimitBench({ log, settings: micro });
 console.log(formatRateLimitTable(rate));
+
+log('core: signed keys, against express-oauth2-jwt-bearer');
+const signed = await runSignedKeysBench({ log, settings: micro });
+console.log(formatSignedKeysTable(signed));
+console.log(formatSignedKeysRatios(signed));
 
 log('stores: cold lookups, cache off');
 const storeRun = storeSettings();
@@ -164,6 +174,23 @@ const md = [
   `- 1,000,000 distinct keys through one default \`MemoryRateLimiter\`: ${formatInteger(rate.growth.buckets)} buckets kept, ` +
     `live heap ${rate.growth.collected ? `+${rate.growth.heapGrowthMiB.toFixed(1)} MiB after a full collection` : 'not measured (run with --expose-gc)'}, ` +
     `RSS +${rate.growth.rssGrowthMiB.toFixed(1)} MiB (RSS keeps what the process once used)`,
+  '',
+  '## Signed keys: verification, against express-oauth2-jwt-bearer',
+  '',
+  `One Ed25519 (EdDSA) signing key; a signed key of ${signed.tokenLength} characters issued by \`KeyManager\`.`,
+  '`authenticate()` with the verification cache on (the key is remembered after its first',
+  'verification: a constant-time comparison, then revocation and expiry) and off (jose checks',
+  "the signature and claims on every call; the key's store record stays cached). The peer is",
+  "express-oauth2-jwt-bearer's `auth()` middleware, given the same public key as a local JWKS",
+  '(`publicKey: { keys }`, `tokenSigningAlg: EdDSA`), verifying the very same JWS (the signed key',
+  'without its `orks_live_<id>_` prefix), called in process with a minimal Express-like request.',
+  'jose alone is the floor of any verification that checks a signature. Before measuring, every',
+  'verifier admits the key and refuses a tampered one. A sample is a batch (see "calls per',
+  'sample"); no case asks the store.',
+  '',
+  formatSignedKeysTable(signed),
+  '',
+  formatSignedKeysRatios(signed),
   '',
   '## Stores: cold lookups',
   '',

@@ -75,6 +75,67 @@ const admitted = (name: string, request: ContractRequest, scope: string): Contra
   expect: { status: 200, scope },
 });
 
+type Authorization = (keys: ContractKeys) => string;
+
+/** A refusal at the status step (`api_key_revoked`, `api_key_expired`): 401 with invalid_token. */
+const refused = (
+  name: string,
+  code: 'api_key_revoked' | 'api_key_expired',
+  authorization: Authorization,
+): ContractCase => ({
+  name,
+  request: { path: '/read', authorization },
+  expect: { status: 401, code, wwwAuthenticate: invalidToken, retryAfter: null },
+});
+
+const storeFails = (name: string, authorization: Authorization): ContractCase => ({
+  name,
+  request: { path: '/read', authorization },
+  expect: { status: 503, code: 'auth_unavailable', wwwAuthenticate: null, retryAfter: '7' },
+});
+
+const workspaceMismatch = (name: string, authorization: Authorization): ContractCase => ({
+  name,
+  request: { path: `/workspaces/${OTHER_WORKSPACE}/read`, authorization },
+  expect: { status: 403, code: 'workspace_mismatch', wwwAuthenticate: null, retryAfter: null },
+});
+
+/** A key whose own rate (1 an hour) its one request has used. */
+const overItsRate = (name: string, authorization: Authorization): ContractCase => ({
+  name,
+  request: { path: '/read', authorization },
+  expect: {
+    status: 429,
+    code: 'rate_limit_exceeded',
+    wwwAuthenticate: null,
+    retryAfter: '3600',
+    rateLimitPolicy: '"key";q=1;w=3600',
+    rateLimit: '"key";r=0;t=3600',
+  },
+});
+
+/** A read-write key, admitted under its scope's rate, with the RateLimit fields. */
+const withRateFields = (name: string, authorization: Authorization): ContractCase => ({
+  name,
+  request: { path: '/read', authorization },
+  expect: {
+    status: 200,
+    scope: 'read-write',
+    rateLimitPolicy: `"read-write";q=${READ_WRITE_RATE.limit};w=${READ_WRITE_RATE.windowSeconds}`,
+    rateLimit: /^"read-write";r=\d+;t=\d+$/,
+  },
+});
+
+const belowScope = (
+  name: string,
+  request: ContractRequest,
+  scope: 'read-write' | 'admin',
+): ContractCase => ({
+  name,
+  request,
+  expect: { status: 403, code: 'insufficient_scope', wwwAuthenticate: insufficient(scope) },
+});
+
 /**
  * The behaviour contract of DESIGN.md as rows. Every adapter must answer every row with the
  * same status, `code`, `WWW-Authenticate` and `Retry-After`.
@@ -182,89 +243,39 @@ export const CONTRACT_CASES: readonly ContractCase[] = [
   // lookup
   invalid('unknown key id', (k) => `Bearer ${k.unknownId}`),
   invalid('right id, wrong secret', (k) => `Bearer ${k.wrongSecret}`),
-  {
-    name: 'the store fails: fail closed with 503',
-    request: { path: '/read', authorization: (k) => `Bearer ${k.storeFails}` },
-    expect: { status: 503, code: 'auth_unavailable', wwwAuthenticate: null, retryAfter: '7' },
-  },
+  storeFails('the store fails: fail closed with 503', (k) => `Bearer ${k.storeFails}`),
   // status
-  {
-    name: 'revoked key',
-    request: { path: '/read', authorization: (k) => `Bearer ${k.revoked}` },
-    expect: {
-      status: 401,
-      code: 'api_key_revoked',
-      wwwAuthenticate: invalidToken,
-      retryAfter: null,
-    },
-  },
-  {
-    name: 'expired key',
-    request: { path: '/read', authorization: (k) => `Bearer ${k.expired}` },
-    expect: {
-      status: 401,
-      code: 'api_key_expired',
-      wwwAuthenticate: invalidToken,
-      retryAfter: null,
-    },
-  },
+  refused('revoked key', 'api_key_revoked', (k) => `Bearer ${k.revoked}`),
+  refused('expired key', 'api_key_expired', (k) => `Bearer ${k.expired}`),
   // workspace
   admitted(
     "the route's workspace is the key's",
     { path: `/workspaces/${WORKSPACE}/read`, authorization: (k) => `Bearer ${k.readOnly}` },
     'read-only',
   ),
-  {
-    name: "the route's workspace is not the key's",
-    request: {
-      path: `/workspaces/${OTHER_WORKSPACE}/read`,
-      authorization: (k) => `Bearer ${k.admin}`,
-    },
-    expect: { status: 403, code: 'workspace_mismatch', wwwAuthenticate: null, retryAfter: null },
-  },
+  workspaceMismatch("the route's workspace is not the key's", (k) => `Bearer ${k.admin}`),
   // rate
-  {
-    name: 'a key over its own rate',
-    request: { path: '/read', authorization: (k) => `Bearer ${k.rateLimited}` },
-    expect: {
-      status: 429,
-      code: 'rate_limit_exceeded',
-      wwwAuthenticate: null,
-      retryAfter: '3600',
-      rateLimitPolicy: '"key";q=1;w=3600',
-      rateLimit: '"key";r=0;t=3600',
-    },
-  },
-  {
-    name: 'an admitted key with a rate carries the RateLimit fields',
-    request: { path: '/read', authorization: (k) => `Bearer ${k.readWrite}` },
-    expect: {
-      status: 200,
-      scope: 'read-write',
-      rateLimitPolicy: `"read-write";q=${READ_WRITE_RATE.limit};w=${READ_WRITE_RATE.windowSeconds}`,
-      rateLimit: /^"read-write";r=\d+;t=\d+$/,
-    },
-  },
+  overItsRate('a key over its own rate', (k) => `Bearer ${k.rateLimited}`),
+  withRateFields(
+    'an admitted key with a rate carries the RateLimit fields',
+    (k) => `Bearer ${k.readWrite}`,
+  ),
   {
     name: 'an admitted key without a rate carries none',
     request: { path: '/read', authorization: (k) => `Bearer ${k.readOnly}` },
     expect: { status: 200, scope: 'read-only', rateLimitPolicy: null, rateLimit: null },
   },
   // scope
-  {
-    name: 'read-only key on a read-write route',
-    request: { method: 'POST', path: '/write', authorization: (k) => `Bearer ${k.readOnly}` },
-    expect: {
-      status: 403,
-      code: 'insufficient_scope',
-      wwwAuthenticate: insufficient('read-write'),
-    },
-  },
-  {
-    name: 'read-write key on an admin route',
-    request: { path: '/admin', authorization: (k) => `Bearer ${k.readWrite}` },
-    expect: { status: 403, code: 'insufficient_scope', wwwAuthenticate: insufficient('admin') },
-  },
+  belowScope(
+    'read-only key on a read-write route',
+    { method: 'POST', path: '/write', authorization: (k) => `Bearer ${k.readOnly}` },
+    'read-write',
+  ),
+  belowScope(
+    'read-write key on an admin route',
+    { path: '/admin', authorization: (k) => `Bearer ${k.readWrite}` },
+    'admin',
+  ),
   admitted(
     'read-only key on a read-only route',
     { path: '/read', authorization: (k) => `Bearer ${k.readOnly}` },
@@ -288,6 +299,92 @@ export const CONTRACT_CASES: readonly ContractCase[] = [
   admitted(
     'read-write key on a read-only route',
     { path: '/read', authorization: (k) => `Bearer ${k.readWrite}` },
+    'read-write',
+  ),
+
+  // Signed keys (orks_…): the same steps, the same answers.
+  admitted(
+    'signed: read-only key on a read-only route',
+    { path: '/read', authorization: (k) => `Bearer ${k.signed.readOnly}` },
+    'read-only',
+  ),
+  admitted(
+    'signed: admin key on a read-write route',
+    { method: 'POST', path: '/write', authorization: (k) => `Bearer ${k.signed.admin}` },
+    'admin',
+  ),
+  admitted(
+    'signed: scheme in lower case',
+    { path: '/read', authorization: (k) => `bearer ${k.signed.readOnly}` },
+    'read-only',
+  ),
+  admitted(
+    'signed: a key signed by the previous signing key, still in the JWKS',
+    { path: '/read', authorization: (k) => `Bearer ${k.signed.previousSigningKey}` },
+    'read-only',
+  ),
+  admitted(
+    'signed: nbf is exactly now (the boundary, clock injected)',
+    { path: '/read', authorization: (k) => `Bearer ${k.signed.validFromNow}` },
+    'read-only',
+  ),
+  admitted(
+    'signed: one second before its expiry',
+    { path: '/admin', authorization: (k) => `Bearer ${k.signed.expiresNextSecond}` },
+    'admin',
+  ),
+  malformed(
+    'signed: longer than the Authorization header may be',
+    (k) => `Bearer ${k.signed.oversized}`,
+  ),
+  invalid('signed: alg none, no signature', (k) => `Bearer ${k.signed.algNone}`),
+  invalid(
+    'signed: HS256 keyed with the public key (algorithm confusion)',
+    (k) => `Bearer ${k.signed.algorithmConfusion}`,
+  ),
+  invalid('signed: a kid the JWKS does not have', (k) => `Bearer ${k.signed.unknownKid}`),
+  invalid(
+    'signed: a tampered payload (scope raised), signature kept',
+    (k) => `Bearer ${k.signed.tamperedPayload}`,
+  ),
+  invalid('signed: another issuer', (k) => `Bearer ${k.signed.wrongIssuer}`),
+  invalid('signed: another audience', (k) => `Bearer ${k.signed.wrongAudience}`),
+  invalid(
+    'signed: not yet valid, nbf one second ahead (clock injected)',
+    (k) => `Bearer ${k.signed.notYetValid}`,
+  ),
+  invalid(
+    "signed: another key's id in the prefix of a valid JWS",
+    (k) => `Bearer ${k.signed.swappedPrefix}`,
+  ),
+  invalid('signed: valid key of another environment', (k) => `Bearer ${k.signed.otherEnvironment}`),
+  storeFails(
+    'signed: the store fails: fail closed with 503',
+    (k) => `Bearer ${k.signed.storeFails}`,
+  ),
+  refused('signed: revoked in the store', 'api_key_revoked', (k) => `Bearer ${k.signed.revoked}`),
+  refused(
+    'signed: expired at this very instant (exp is now, clock injected)',
+    'api_key_expired',
+    (k) => `Bearer ${k.signed.expired}`,
+  ),
+  workspaceMismatch(
+    "signed: the route's workspace is not the key's",
+    (k) => `Bearer ${k.signed.admin}`,
+  ),
+  admitted(
+    "signed: the route's workspace is the key's",
+    { path: `/workspaces/${WORKSPACE}/read`, authorization: (k) => `Bearer ${k.signed.readOnly}` },
+    'read-only',
+  ),
+  overItsRate('signed: a key over its own rate', (k) => `Bearer ${k.signed.rateLimited}`),
+  withRateFields(
+    'signed: an admitted key with a rate carries the RateLimit fields',
+    (k) => `Bearer ${k.signed.readWrite}`,
+  ),
+  belowScope(
+    'signed: read-only key on a read-write route',
+    { method: 'POST', path: '/write', authorization: (k) => `Bearer ${k.signed.readOnly}` },
     'read-write',
   ),
 ];

@@ -1,3 +1,4 @@
+import { createAuthenticator } from '@orkesta/auth';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { expressHarness } from './adapters/express.js';
 import type { AdapterHarness, RunningApp } from './adapters/harness.js';
@@ -5,7 +6,7 @@ import { koaHarness } from './adapters/koa.js';
 import { nestExpressHarness, nestFastifyHarness } from './adapters/nest.js';
 import { CONTRACT_CASES } from './contract-cases.js';
 import type { ContractFixture } from './fixtures.js';
-import { createContractFixture, WORKSPACE } from './fixtures.js';
+import { createContractFixture, SIGNED_AUDIENCE, SIGNED_ISSUER, WORKSPACE } from './fixtures.js';
 import { send } from './http.js';
 
 /** Every adapter runs the same table; issue by issue, more adapters join this list. */
@@ -28,7 +29,7 @@ describe.each(ADAPTERS)('behaviour contract over $name', (harness) => {
       });
     }
     fixture = await createContractFixture();
-    app = await harness.start(fixture.authenticator);
+    app = await harness.start(fixture.authenticator, fixture.signing);
   });
 
   afterAll(async () => {
@@ -78,6 +79,37 @@ describe.each(ADAPTERS)('behaviour contract over $name', (harness) => {
     }
     const wire = res.text + JSON.stringify(res.headers);
     for (const secret of fixture.secrets) expect(wire).not.toContain(secret);
+  });
+
+  it("serves the issuer's JWKS on a public route: public keys only, cacheable", async () => {
+    // No key, plain HTTP: the JWKS is public, like the keys in it.
+    const res = await send(app.baseUrl, { path: '/.well-known/jwks.json' });
+    expect(res.status).toBe(200);
+    expect(res.headers['content-type']).toMatch(/^application\/jwk-set\+json/);
+    expect(res.headers['cache-control']).toBe('public, max-age=300');
+    expect(res.json).toEqual(fixture.signing.jwks());
+    expect((res.json as { keys: object[] }).keys).toHaveLength(2);
+    for (const key of (res.json as { keys: object[] }).keys) expect(key).not.toHaveProperty('d');
+  });
+
+  it('a service fetching that JWKS over HTTP verifies the signed keys with it', async () => {
+    const remote = createAuthenticator({
+      store: fixture.store,
+      lastUsed: false,
+      signedKeys: {
+        issuer: SIGNED_ISSUER,
+        audience: SIGNED_AUDIENCE,
+        jwks: { url: `${app.baseUrl}/.well-known/jwks.json` },
+      },
+    });
+    const use = async (key: string) => {
+      const result = await remote.authenticate({ authorization: `Bearer ${key}`, secure: true });
+      return result.ok ? result.key.scope : result.error.code;
+    };
+    expect(await use(fixture.keys.signed.admin)).toBe('admin');
+    expect(await use(fixture.keys.signed.previousSigningKey)).toBe('read-only');
+    expect(await use(fixture.keys.signed.unknownKid)).toBe('invalid_api_key');
+    await remote.close();
   });
 
   it('reports to hooks and logs by key id, never with a secret', async () => {

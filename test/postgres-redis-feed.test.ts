@@ -1,42 +1,20 @@
-import { randomBytes } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
-import { setTimeout as sleep } from 'node:timers/promises';
-import {
-  type AuthResult,
-  createAuthenticator,
-  createKeyManager,
-  type KeyChangeFeed,
-} from '@orkesta/auth';
+import { type AuthResult, createAuthenticator, createKeyManager } from '@orkesta/auth';
 import { orkestaAuth, requireScope } from '@orkesta/auth-express';
 import { createRedisChangeFeed, type RedisChangeFeed, RedisRateLimiter } from '@orkesta/auth-redis';
 import { migrate, PostgresKeyStore } from '@orkesta/auth-store-postgres';
 import express from 'express';
 import { Redis } from 'ioredis';
-import pg from 'pg';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { send } from './http.js';
+import { freshSchema, listening, refusal, subscribed, useCleanup } from './lifecycle.js';
 import { POSTGRES_URL, REDIS_URL, serviceAvailable } from './services.js';
 
 // Both servers are needed; under CI either one missing fails loudly.
 const available = (await serviceAvailable('postgres')) && (await serviceAvailable('redis'));
 
-const cleanup: (() => unknown)[] = [];
-afterEach(async () => {
-  for (const step of cleanup.splice(0).reverse()) await step();
-});
+const cleanup = useCleanup();
 
 const codeOf = (result: AuthResult) => (result.ok ? 'ok' : result.error.code);
-
-/** Polls `attempt` until it stops answering ok; the answer and how long it took. */
-async function refusal(attempt: () => Promise<string>, limitMs: number) {
-  const started = performance.now();
-  for (;;) {
-    const code = await attempt();
-    const elapsedMs = performance.now() - started;
-    if (code !== 'ok' || elapsedMs > limitMs) return { code, elapsedMs };
-    await sleep(10);
-  }
-}
 
 /**
  * One app instance as deployed: its own PostgreSQL pool on the shared schema, its own Redis
@@ -57,30 +35,11 @@ async function instance(schema: string, channel: string) {
   return { store, feed, auth, manager };
 }
 
-/** Resolves once Redis has confirmed the feed's subscription. */
-function subscribed(feed: KeyChangeFeed): Promise<void> {
-  return new Promise((resolve) => {
-    const stop = feed.subscribe(
-      () => {},
-      () => {
-        stop();
-        resolve();
-      },
-    );
-  });
-}
-
 describe.skipIf(!available)(
   'two instances on one PostgreSQL database, changes through Redis',
   () => {
     async function setUp() {
-      const schema = `t_${randomBytes(6).toString('hex')}`;
-      const admin = new pg.Client({ connectionString: POSTGRES_URL });
-      await admin.connect();
-      cleanup.push(async () => {
-        await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-        await admin.end();
-      });
+      const schema = await freshSchema(cleanup);
       const channel = `orkesta-test:${schema}`;
       const a = await instance(schema, channel);
       const b = await instance(schema, channel);
@@ -161,27 +120,12 @@ describe.skipIf(!available)(
       app.get('/v1/payments', requireScope('read-write'), (_req, res) => {
         res.json({ ok: true });
       });
-      const listening = app.listen(0, '127.0.0.1');
-      cleanup.push(
-        () =>
-          new Promise((resolve) => {
-            listening.closeAllConnections();
-            listening.close(resolve);
-          }),
-      );
-      await new Promise((resolve) => listening.once('listening', resolve));
-      const url = `http://127.0.0.1:${(listening.address() as AddressInfo).port}`;
+      const url = await listening(app.listen(0, '127.0.0.1'), cleanup);
       return { store, changeFeed, url, keys: createKeyManager({ store, changeFeed }) };
     }
 
     it('both instances share one limit of 100 a minute, and a revocation through one reaches the other within 1 second', async () => {
-      const schema = `t_${randomBytes(6).toString('hex')}`;
-      const admin = new pg.Client({ connectionString: POSTGRES_URL });
-      await admin.connect();
-      cleanup.push(async () => {
-        await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-        await admin.end();
-      });
+      const schema = await freshSchema(cleanup);
       await migrate({ connectionString: POSTGRES_URL, schema });
       const tag = `orkesta-test:${schema}`;
       const a = await server(schema, `${tag}:changes`, `${tag}:rate:`);

@@ -4,10 +4,16 @@ import type { KeyLookup } from '@orkesta/auth';
 import {
   API_KEY_SCANNER_PATTERN,
   createKeyManager,
+  createLocalChangeFeed,
+  createSigningKeys,
+  generateSigningKey,
+  keyKind,
   MemoryKeyStore,
   parseApiKey,
+  parseSignedKey,
+  SIGNED_KEY_SCANNER_PATTERN,
 } from '@orkesta/auth';
-import { orkestaAuth, requireScope } from '@orkesta/auth-express';
+import { orkestaAuth, requireScope, serveJwks } from '@orkesta/auth-express';
 import express from 'express';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CONTRACT_CASES } from './contract-cases.js';
@@ -43,6 +49,82 @@ describe('README claims', () => {
     const example = readme.match(/^ork_live_\S+$/m)?.[0] ?? '';
     expect(parseApiKey(example)).toMatchObject({ environment: 'live', id: example.slice(9, 21) });
     expect(readme).toContain(`\n${API_KEY_SCANNER_PATTERN.source}\n`);
+  });
+
+  it('the example signed key is a signed key, and its scanner pattern is the one exported', () => {
+    const example = readme.match(/^orks_live_\S+$/m)?.[0] ?? '';
+    expect(keyKind(example)).toBe('signed');
+    expect(parseSignedKey(example)?.id).toBe(example.slice(10, 22));
+    expect(SIGNED_KEY_SCANNER_PATTERN.test(example)).toBe(true);
+    expect(API_KEY_SCANNER_PATTERN.test(example)).toBe(false);
+    expect(readme).toContain(`\n${SIGNED_KEY_SCANNER_PATTERN.source}\n`);
+  });
+
+  it('the options tables of the root, Express and Koa READMEs list signedKeys', () => {
+    for (const path of [
+      '../README.md',
+      '../packages/express/README.md',
+      '../packages/koa/README.md',
+    ]) {
+      const text = readFileSync(new URL(path, import.meta.url), 'utf8');
+      expect(text, path).toMatch(
+        /^\| `signedKeys` +\| none: an `orks_` key is `invalid_api_key` +\|/m,
+      );
+    }
+  });
+
+  it('the Signed keys example: an issuer serving its JWKS, a service verifying against its URL', async () => {
+    const block = readme.split('## Signed keys')[1]!.split('```ts\n')[1]!.split('```')[0]!;
+    // The lines below are the README's; the one difference is the JWKS URL, served here over
+    // loopback HTTP instead of https://keys.example.com.
+    for (const line of [
+      "  keys: [{ kid: '2026-11', privateKey: JSON.parse(process.env.SIGNING_KEY) }],",
+      'const keys = createKeyManager({ store, signing });',
+      "const { key } = await keys.create({ workspaceId, name, scope, kind: 'signed' }); // orks_live_…",
+      "issuer.get('/.well-known/jwks.json', serveJwks(signing)); // the public keys, cacheable",
+      "      jwks: { url: 'https://keys.example.com/.well-known/jwks.json' },",
+    ]) {
+      expect(block).toContain(line);
+    }
+    const env = { SIGNING_KEY: JSON.stringify(generateSigningKey({ kid: '2026-11' }).privateKey) };
+    const store = new MemoryKeyStore();
+    const changeFeed = createLocalChangeFeed();
+    const [workspaceId, name, scope] = ['ws_1', 'edge-eu', 'read-write' as const];
+
+    const signing = createSigningKeys({
+      issuer: 'https://keys.example.com',
+      audience: 'https://api.example.com',
+      keys: [{ kid: '2026-11', privateKey: JSON.parse(env.SIGNING_KEY) }],
+    });
+    const keys = createKeyManager({ store, signing, changeFeed });
+    const { key, record } = await keys.create({ workspaceId, name, scope, kind: 'signed' });
+    expect(key.startsWith('orks_live_')).toBe(true);
+    const issuer = express();
+    issuer.get('/.well-known/jwks.json', serveJwks(signing));
+    const issuerUrl = await listen(issuer);
+
+    const app = express();
+    app.use(
+      orkestaAuth({
+        store,
+        changeFeed,
+        requireHttps: false,
+        signedKeys: {
+          issuer: 'https://keys.example.com',
+          audience: 'https://api.example.com',
+          jwks: { url: `${issuerUrl}/.well-known/jwks.json` },
+        },
+      }),
+    );
+    app.get('/v1/payments', requireScope('read-write'), (req, res) => {
+      res.json({ workspace: req.auth?.workspaceId });
+    });
+    const base = await listen(app);
+    const get = () =>
+      send(base, { path: '/v1/payments', headers: { Authorization: `Bearer ${key}` } });
+    expect((await get()).json).toEqual({ workspace: 'ws_1' });
+    await keys.revoke(record.id);
+    expect(((await get()).json as { code: string }).code).toBe('api_key_revoked');
   });
 
   it('every row of the error contract table is a row the adapters are tested on', () => {

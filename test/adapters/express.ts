@@ -1,5 +1,5 @@
-import type { Authenticator } from '@orkesta/auth';
-import { orkestaAuth, requireScope } from '@orkesta/auth-express';
+import type { Authenticator, SigningKeys } from '@orkesta/auth';
+import { orkestaAuth, requireScope, serveJwks } from '@orkesta/auth-express';
 import type { Request, Response } from 'express';
 import express from 'express';
 import type { AdapterHarness, RunningApp } from './harness.js';
@@ -12,9 +12,10 @@ function admitted(req: Request, res: Response): void {
 
 export const expressHarness: AdapterHarness = {
   name: 'express',
-  async start(authenticator: Authenticator): Promise<RunningApp> {
+  async start(authenticator: Authenticator, signing: SigningKeys): Promise<RunningApp> {
     const app = express();
     app.set('trust proxy', 'loopback');
+    app.get('/.well-known/jwks.json', serveJwks(signing));
 
     const workspace = express.Router({ mergeParams: true });
     workspace.use(

@@ -1,6 +1,6 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Authenticator } from '@orkesta/auth';
+import type { Authenticator, SigningKeys } from '@orkesta/auth';
 
 /**
  * One framework's app for the conformance table. Every adapter serves the same routes:
@@ -9,13 +9,14 @@ import type { Authenticator } from '@orkesta/auth';
  *   POST /write                        read-write
  *   GET  /admin                        admin
  *   GET  /workspaces/:workspaceId/read read-only, in that workspace
+ *   GET  /.well-known/jwks.json        public: the issuer's JWKS, by the adapter's helper
  *
  * and answers 200 `{ keyId, workspaceId, scope }` when admitted. The app trusts a proxy on
  * loopback, so `X-Forwarded-Proto: https` marks a request secure.
  */
 export interface AdapterHarness {
   readonly name: string;
-  start(authenticator: Authenticator): Promise<RunningApp>;
+  start(authenticator: Authenticator, signing: SigningKeys): Promise<RunningApp>;
 }
 
 export interface RunningApp {

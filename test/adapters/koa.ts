@@ -1,5 +1,5 @@
-import type { Authenticator } from '@orkesta/auth';
-import { orkestaAuth, requireScope } from '@orkesta/auth-koa';
+import type { Authenticator, SigningKeys } from '@orkesta/auth';
+import { orkestaAuth, requireScope, serveJwks } from '@orkesta/auth-koa';
 import type { Middleware } from 'koa';
 import Koa from 'koa';
 import type { AdapterHarness, RunningApp } from './harness.js';
@@ -19,10 +19,11 @@ function guardFor(method: string, path: string): Middleware | undefined {
 
 export const koaHarness: AdapterHarness = {
   name: 'koa',
-  async start(authenticator: Authenticator): Promise<RunningApp> {
+  async start(authenticator: Authenticator, signing: SigningKeys): Promise<RunningApp> {
     const app = new Koa();
     // Trust X-Forwarded-Proto: the harness's loopback client stands for the TLS proxy.
     app.proxy = true;
+    app.use(serveJwks(signing));
     app.use(
       orkestaAuth({
         authenticator,

@@ -4,8 +4,14 @@ import { Controller, Get, HttpCode, Injectable, Module, Post } from '@nestjs/com
 import { APP_GUARD, NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
-import type { AuthenticatedKey, Authenticator } from '@orkesta/auth';
-import { ApiKey, OrkestaAuthGuard, OrkestaAuthModule, Scope } from '@orkesta/auth-nest';
+import type { AuthenticatedKey, Authenticator, SigningKeys } from '@orkesta/auth';
+import {
+  ApiKey,
+  OrkestaAuthGuard,
+  OrkestaAuthModule,
+  OrkestaJwksModule,
+  Scope,
+} from '@orkesta/auth-nest';
 import type { AdapterHarness, RunningApp } from './harness.js';
 
 const view = (key: AuthenticatedKey) => ({
@@ -51,9 +57,12 @@ class WorkspaceGuard extends OrkestaAuthGuard {
   }
 }
 
-function contractModule(authenticator: Authenticator) {
+function contractModule(authenticator: Authenticator, signing: SigningKeys) {
   @Module({
-    imports: [OrkestaAuthModule.forRoot({ authenticator, globalGuard: false })],
+    imports: [
+      OrkestaAuthModule.forRoot({ authenticator, globalGuard: false }),
+      OrkestaJwksModule.forRoot({ jwks: signing }),
+    ],
     controllers: [ContractController],
     providers: [{ provide: APP_GUARD, useClass: WorkspaceGuard }],
   })
@@ -69,8 +78,8 @@ async function listen(app: INestApplication): Promise<RunningApp> {
 
 export const nestExpressHarness: AdapterHarness = {
   name: 'nest-express',
-  async start(authenticator) {
-    const { ContractModule } = contractModule(authenticator);
+  async start(authenticator, signing) {
+    const { ContractModule } = contractModule(authenticator, signing);
     const app = await NestFactory.create<NestExpressApplication>(ContractModule, {
       logger: false,
       abortOnError: false,
@@ -82,8 +91,8 @@ export const nestExpressHarness: AdapterHarness = {
 
 export const nestFastifyHarness: AdapterHarness = {
   name: 'nest-fastify',
-  async start(authenticator) {
-    const { ContractModule } = contractModule(authenticator);
+  async start(authenticator, signing) {
+    const { ContractModule } = contractModule(authenticator, signing);
     const app = await NestFactory.create<NestFastifyApplication>(
       ContractModule,
       new FastifyAdapter({ trustProxy: '127.0.0.1' }),

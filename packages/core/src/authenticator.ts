@@ -27,12 +27,6 @@ import {
   keyIdPosition,
   readKeyShape,
 } from './key-format.js';
-
-/** A key as a request presents it: shape checked, whole token kept for the comparison. */
-interface PresentedKey extends KeyShape {
-  readonly token: string;
-}
-
 import { LastUsedRecorder } from './last-used.js';
 import type {
   FailedAttemptsOptions,
@@ -53,8 +47,32 @@ import type { RenderedError } from './render.js';
 import { ErrorRenderer } from './render.js';
 import type { Scope } from './scopes.js';
 import { isScope, scopeSatisfies } from './scopes.js';
+import type { KeyKind, ParsedSignedKey } from './signed-key.js';
+import {
+  hasSignedKeyPrefix,
+  parseSignedKey,
+  SIGNED_KEY_MAX_LENGTH,
+  signedKeyIdPosition,
+} from './signed-key.js';
+import type { SignedKeyOptions, VerifiedClaims } from './signed-verifier.js';
+import { JwksUnavailable, SignedKeyVerifier } from './signed-verifier.js';
 import type { KeyChangeFeed, KeyLookup, KeyStore, StoredKey } from './store.js';
 import { MAX_TIMER_MS, optionalBoolean, positiveInteger, toDate } from './validate.js';
+
+/** A key as a request presents it: shape checked, whole token kept for the comparison. */
+interface PresentedKey extends KeyShape {
+  readonly token: string;
+  /** A signed key's verified claims; `undefined` for an opaque key. */
+  readonly signed: VerifiedClaims | undefined;
+}
+
+/** The token a cache entry's key last matched, kept in memory; see `Authenticator#rememberedEntry`. */
+interface RememberedToken {
+  /** The token as latin1 bytes. */
+  readonly bytes: Buffer;
+  readonly environment: KeyEnvironment;
+  readonly signed: VerifiedClaims | undefined;
+}
 
 /** A request as every adapter translates it. */
 export interface AuthRequest {
@@ -117,7 +135,7 @@ export interface RejectedEvent extends RequestOrigin {
 }
 
 export interface ErrorContext {
-  readonly operation: 'lookup' | 'last-used' | 'hook' | 'rate-limit';
+  readonly operation: 'lookup' | 'last-used' | 'hook' | 'rate-limit' | 'jwks';
   readonly keyId?: string | undefined;
 }
 
@@ -187,6 +205,12 @@ export interface AuthenticatorOptions {
    * `too_many_failed_attempts` before any lookup. Default 100 per 60 s; `false` turns it off.
    */
   readonly failedAttempts?: FailedAttemptsOptions | false;
+  /**
+   * Accept signed keys (`orks_…`): verified with jose against the issuer's JWKS (given, or
+   * fetched from a URL), then looked up in the store like any key for revocation and expiry.
+   * Without it, a signed key is `invalid_api_key`.
+   */
+  readonly signedKeys?: SignedKeyOptions;
   readonly hooks?: AuthHooks;
   /** The clock, in epoch milliseconds. Default `Date.now`. */
   readonly now?: () => number;
@@ -195,6 +219,7 @@ export interface AuthenticatorOptions {
 /** A verified store record, decoded once and kept in the cache. */
 interface KnownKey {
   readonly id: string;
+  readonly kind: KeyKind;
   readonly workspaceId: string;
   readonly scope: Scope;
   readonly hash: DecodedHash;
@@ -207,10 +232,8 @@ interface KnownKey {
   readonly rateBucket: string;
   /** The principal handed to requests, made on first use; one per environment of the token. */
   principals: { live?: AuthenticatedKey; test?: AuthenticatedKey };
-  /** The token that last matched `hash`, as latin1 bytes; see `Authenticator#rememberedEntry`. */
-  verifiedToken: Buffer | undefined;
-  /** The environment that token names. */
-  verifiedEnvironment: KeyEnvironment | undefined;
+  /** The token that last matched `hash`; see `Authenticator#rememberedEntry`. */
+  remembered: RememberedToken | undefined;
 }
 
 /** An unknown id: the value kept in the negative cache and returned by a lookup that found nothing. */
@@ -229,6 +252,8 @@ export class Authenticator {
   readonly #inflight = new Map<string, Promise<LookupOutcome>>();
   /** Where a presented token is copied to be compared with a remembered one. */
   readonly #scratch = Buffer.alloc(KEY_LENGTH);
+  readonly #signedScratch = Buffer.alloc(SIGNED_KEY_MAX_LENGTH);
+  readonly #signed: SignedKeyVerifier | undefined;
   readonly #storeTimeoutMs: number;
   readonly #retryAfter: number;
   readonly #maxHeaderLength: number;
@@ -328,6 +353,9 @@ export class Authenticator {
     if (options.failedAttempts !== false) {
       this.#throttle = new FailedAttemptThrottle(options.failedAttempts ?? {});
     }
+    if (options.signedKeys !== undefined) {
+      this.#signed = new SignedKeyVerifier(options.signedKeys);
+    }
 
     const feed = options.changeFeed === undefined ? store.changes : options.changeFeed;
     if (feed !== undefined) {
@@ -349,8 +377,9 @@ export class Authenticator {
   }
 
   /**
-   * Runs the contract pipeline: transport, extract, format, lookup, compare, revoked, expired,
-   * workspace, scope. Resolves to the key or to the first failure; never rejects.
+   * Runs the contract pipeline: transport, extract, throttle, format (a signed key's signature
+   * too), lookup, compare, revoked, expired, workspace, rate, scope. Resolves to the key or to
+   * the first failure; never rejects.
    */
   async authenticate(request: AuthRequest): Promise<AuthResult> {
     return this.authenticateMaybeSync(request);
@@ -380,23 +409,64 @@ export class Authenticator {
 
     // The usual request: the very token a cache entry has already matched. Equal to a token
     // that passed every check, it needs none of them again, only the state of its key.
-    const remembered = this.#rememberedEntry(token);
-    if (remembered !== undefined) {
-      this.#cache?.get(remembered.id); // marks the entry as recently used
-      const presented = { environment: remembered.environment, id: remembered.id, token };
-      return this.#admit(remembered.entry, presented, true, request);
+    const entry = this.#rememberedEntry(token);
+    if (entry !== undefined) {
+      this.#cache?.get(entry.id); // marks the entry as recently used
+      const { environment, signed } = entry.remembered!;
+      return this.#admit(entry, { environment, id: entry.id, token, signed }, true, request);
     }
 
+    if (hasSignedKeyPrefix(token)) return this.#authenticateSigned(token, request);
     const shape = readKeyShape(token);
     if (shape === undefined || !this.#environments.has(shape.environment)) {
       return this.#reject(new InvalidApiKeyError(), request);
     }
     // Any other token passes its checksum before it may touch the cache, a lookup or a hash.
     if (!hasValidChecksum(token)) return this.#reject(new InvalidApiKeyError(), request);
-    const cached = this.#cache?.get(shape.id);
-    const presented = { environment: shape.environment, id: shape.id, token };
+    return this.#find(
+      { environment: shape.environment, id: shape.id, token, signed: undefined },
+      request,
+    );
+  }
+
+  /**
+   * A signed key's format step: its shape, then its JWS (signature, `typ`, issuer, audience,
+   * dates) with jose. Only a key that passes may touch the cache or the store, as only an
+   * opaque key with a right checksum may.
+   */
+  #authenticateSigned(token: string, request: AuthRequest): AuthResult | Promise<AuthResult> {
+    const parsed = parseSignedKey(token);
+    if (
+      this.#signed === undefined ||
+      parsed === undefined ||
+      !this.#environments.has(parsed.environment)
+    ) {
+      return this.#reject(new InvalidApiKeyError(), request);
+    }
+    return this.#signed
+      .verify(parsed, this.#now())
+      .then((verified) => this.#afterSignature(parsed, verified, request));
+  }
+
+  #afterSignature(
+    key: ParsedSignedKey,
+    verified: VerifiedClaims | undefined | JwksUnavailable,
+    request: AuthRequest,
+  ): AuthResult | Promise<AuthResult> {
+    if (verified === undefined) return this.#reject(new InvalidApiKeyError(), request);
+    if (verified instanceof JwksUnavailable) {
+      this.#reportError(verified.cause, { operation: 'jwks', keyId: key.id });
+      return this.#reject(new AuthUnavailableError(this.#retryAfter, key.id), request);
+    }
+    const { environment, id, token } = key;
+    return this.#find({ environment, id, token, signed: verified }, request);
+  }
+
+  /** The lookup step (cache, then store), and the steps after it. */
+  #find(presented: PresentedKey, request: AuthRequest): AuthResult | Promise<AuthResult> {
+    const cached = this.#cache?.get(presented.id);
     if (cached !== undefined) return this.#admit(cached, presented, false, request);
-    const looked = this.#lookup(shape.id);
+    const looked = this.#lookup(presented.id);
     if (looked instanceof Promise) {
       return looked.then((outcome) => this.#admit(outcome, presented, false, request));
     }
@@ -418,9 +488,14 @@ export class Authenticator {
     }
     if (known.revoked) return this.#reject(new ApiKeyRevokedError(id), request);
     const now = this.#now();
-    if (now >= known.expiresAtMs) return this.#reject(new ApiKeyExpiredError(id), request);
+    // A signed key expires at the earlier of its own `exp` and its record's expiry.
+    const expiresAtMs = Math.min(
+      known.expiresAtMs,
+      presented.signed?.expiresAtMs ?? Number.POSITIVE_INFINITY,
+    );
+    if (now >= expiresAtMs) return this.#reject(new ApiKeyExpiredError(id), request);
 
-    const key = this.#principal(known, presented.environment);
+    const key = this.#principal(known, presented.environment, expiresAtMs);
     if (request.workspaceId !== undefined && request.workspaceId !== key.workspaceId) {
       return this.#reject(new WorkspaceMismatchError(key.keyId), request);
     }
@@ -492,25 +567,49 @@ export class Authenticator {
    * as the entry does; the store keeps hashes only. `peek`, so that a token that is not the
    * remembered one leaves the entry's place in the LRU as it was.
    */
-  #rememberedEntry(
-    token: string,
-  ): { entry: KnownKey; id: string; environment: KeyEnvironment } | undefined {
-    if (token.length !== KEY_LENGTH) return undefined;
-    const entry = this.#cache?.peek(keyIdPosition(token));
-    const remembered = entry?.verifiedToken;
-    if (entry === undefined || remembered === undefined) return undefined;
-    // Both are KEY_LENGTH characters, one byte each in latin1 (a longer or non-ASCII token is
-    // not the remembered ASCII one, and the byte comparison says so).
-    this.#scratch.write(token, 0, 'latin1');
-    if (!timingSafeEqual(this.#scratch, remembered)) return undefined;
-    return { entry, id: entry.id, environment: entry.verifiedEnvironment! };
+  #rememberedEntry(token: string): KnownKey | undefined {
+    if (token.length === KEY_LENGTH) {
+      const entry = this.#cache?.peek(keyIdPosition(token));
+      const remembered = entry?.remembered?.bytes;
+      if (remembered === undefined || remembered.length !== KEY_LENGTH) return undefined;
+      // Both are KEY_LENGTH characters, one byte each in latin1 (a non-ASCII token is not the
+      // remembered ASCII one, and the byte comparison says so).
+      this.#scratch.write(token, 0, 'latin1');
+      return timingSafeEqual(this.#scratch, remembered) ? entry : undefined;
+    }
+    // A signed key: its length is not secret (every key of one issuer has about the same), so
+    // only a remembered token of the same length is compared, byte for byte in constant time.
+    if (token.length > SIGNED_KEY_MAX_LENGTH || !hasSignedKeyPrefix(token)) return undefined;
+    const entry = this.#cache?.peek(signedKeyIdPosition(token));
+    const remembered = entry?.remembered?.bytes;
+    if (remembered === undefined || remembered.length !== token.length) return undefined;
+    const written = this.#signedScratch.write(token, 0, 'latin1');
+    return timingSafeEqual(this.#signedScratch.subarray(0, written), remembered)
+      ? entry
+      : undefined;
   }
 
-  /** The stored hash decides; a token it accepts is remembered (see `#rememberedEntry`). */
+  /**
+   * The stored record decides: its kind, its hash (constant-time compare) and, for a signed key,
+   * the workspace and scope its claims name. A token it accepts is remembered (see
+   * `#rememberedEntry`), a signed one only with `signedKeys.verificationCache` on.
+   */
   #verify(known: KnownKey, presented: PresentedKey): boolean {
-    if (!this.#hasher.verify(presented.token, known.hash)) return false;
-    known.verifiedToken = Buffer.from(presented.token, 'latin1');
-    known.verifiedEnvironment = presented.environment;
+    const { signed } = presented;
+    const matches =
+      signed === undefined
+        ? known.kind === 'opaque'
+        : known.kind === 'signed' &&
+          known.workspaceId === signed.workspaceId &&
+          known.scope === signed.scope;
+    if (!matches || !this.#hasher.verify(presented.token, known.hash)) return false;
+    if (signed === undefined || this.#signed?.verificationCache === true) {
+      known.remembered = {
+        bytes: Buffer.from(presented.token, 'latin1'),
+        environment: presented.environment,
+        signed,
+      };
+    }
     return true;
   }
 
@@ -637,6 +736,7 @@ export class Authenticator {
     }
     return {
       id,
+      kind: hash.scheme === 'jws-sha256' ? 'signed' : 'opaque',
       workspaceId: record.workspaceId,
       scope: record.scope,
       hash,
@@ -646,13 +746,16 @@ export class Authenticator {
       rateRule,
       rateBucket: rateRule === undefined ? id : `${id}:${rateRule.signature}`,
       principals: {},
-      verifiedToken: undefined,
-      verifiedEnvironment: undefined,
+      remembered: undefined,
     };
   }
 
-  /** Principals are immutable, so one object per known key serves every request. */
-  #principal(known: KnownKey, environment: KeyEnvironment): AuthenticatedKey {
+  /**
+   * Principals are immutable, so one object per known key serves every request. `expiresAtMs`
+   * is the key's expiry as `#admit` judged it: the record's, or a signed key's earlier `exp`
+   * (which is the same for every request, since the record's hash admits one token only).
+   */
+  #principal(known: KnownKey, environment: KeyEnvironment, expiresAtMs: number): AuthenticatedKey {
     let key = known.principals[environment];
     if (key === undefined) {
       key = Object.freeze({
@@ -660,7 +763,7 @@ export class Authenticator {
         workspaceId: known.workspaceId,
         scope: known.scope,
         environment,
-        expiresAt: known.expiresAt,
+        expiresAt: expiresAtMs === known.expiresAtMs ? known.expiresAt : new Date(expiresAtMs),
       });
       known.principals[environment] = key;
     }

@@ -1,5 +1,6 @@
 import { createHmac, hash as digest, timingSafeEqual } from 'node:crypto';
 import { ConfigurationError } from './errors.js';
+import type { KeyKind } from './signed-key.js';
 
 /**
  * A server-side secret mixed into stored hashes (HMAC-SHA-256), so that a leaked key table
@@ -21,19 +22,25 @@ export interface HashingOptions {
 /**
  * Stored hashes carry their scheme, so the scheme can change without invalidating keys:
  *
- *     sha256$<base64url digest>
- *     hmac-sha256$<pepper id>$<base64url digest>
+ *     sha256$<base64url digest>                    an opaque key
+ *     hmac-sha256$<pepper id>$<base64url digest>   an opaque key, peppered
+ *     jws-sha256$<base64url digest>                a signed key: SHA-256 of the whole token
+ *
+ * A signed key's hash is never peppered: the token's secret part is a signature nobody can
+ * compute without the issuer's private key, so a pepper would add nothing, and services that
+ * verify signed keys need no secret at all. The scheme also tells which kind a record is.
  */
 export type StoredHash = string;
 
 /** A stored hash, decoded once so the hot path compares raw bytes. */
 export interface DecodedHash {
-  readonly scheme: 'sha256' | 'hmac-sha256';
+  readonly scheme: 'sha256' | 'hmac-sha256' | 'jws-sha256';
   readonly pepperId: string | undefined;
   readonly digest: Buffer;
 }
 
 const PEPPER_ID = /^[A-Za-z0-9._-]{1,64}$/;
+const SIGNED_SCHEME = 'jws-sha256';
 const DIGEST_BYTES = 32;
 
 export class KeyHasher {
@@ -81,14 +88,19 @@ export class KeyHasher {
     return `hmac-sha256$${pepper.id}$${mac.toString('base64url')}`;
   }
 
+  /** The stored form of a signed key (see `StoredHash`): the same whatever the pepper. */
+  hashSignedKey(token: string): StoredHash {
+    return `${SIGNED_SCHEME}$${sha256(token).toString('base64url')}`;
+  }
+
   /** Decodes a stored hash; `undefined` when it is not in a known form. */
   decode(stored: unknown): DecodedHash | undefined {
     if (typeof stored !== 'string') return undefined;
     const parts = stored.split('$');
     let decoded: DecodedHash | undefined;
-    if (parts.length === 2 && parts[0] === 'sha256') {
+    if (parts.length === 2 && (parts[0] === 'sha256' || parts[0] === SIGNED_SCHEME)) {
       decoded = {
-        scheme: 'sha256',
+        scheme: parts[0],
         pepperId: undefined,
         digest: Buffer.from(parts[1]!, 'base64url'),
       };
@@ -122,6 +134,11 @@ export class KeyHasher {
     }
     return timingSafeEqual(presented, hash.digest);
   }
+}
+
+/** The kind of key a stored hash belongs to, from its scheme. */
+export function storedKeyKind(hash: StoredHash): KeyKind {
+  return hash.startsWith(`${SIGNED_SCHEME}$`) ? 'signed' : 'opaque';
 }
 
 function sha256(token: string): Buffer {

@@ -46,7 +46,7 @@ export {
   WorkspaceMismatchError,
 } from './errors.js';
 export type { DecodedHash, HashingOptions, Pepper, StoredHash } from './hashing.js';
-export { KeyHasher } from './hashing.js';
+export { KeyHasher, storedKeyKind } from './hashing.js';
 export type { AuthorizationInput } from './header.js';
 export {
   authorizationFromRawHeaders,
@@ -102,6 +102,34 @@ export {
 } from './render.js';
 export type { Scope, ScopeRequirement } from './scopes.js';
 export { assertScope, isScope, requireScope, SCOPES, scopeSatisfies } from './scopes.js';
+export type { KeyKind, ParsedSignedKey, SignedKeyClaims } from './signed-key.js';
+export {
+  keyKind,
+  parseSignedKey,
+  SIGNED_KEY_MAX_LENGTH,
+  SIGNED_KEY_SCANNER_PATTERN,
+  SIGNED_KEY_TYPE,
+} from './signed-key.js';
+export type { RemoteJwksOptions, SignedKeyOptions } from './signed-verifier.js';
+export type {
+  GeneratedSigningKey,
+  JSONWebKeySet,
+  JwksResponse,
+  JwksResponseOptions,
+  KeyMaterial,
+  SignedKeyContent,
+  SigningAlgorithm,
+  SigningKeyInput,
+  SigningKeysOptions,
+} from './signing.js';
+export {
+  createSigningKeys,
+  generateSigningKey,
+  JWKS_CONTENT_TYPE,
+  jwksResponse,
+  SIGNING_ALGORITHMS,
+  SigningKeys,
+} from './signing.js';
 export type {
   ApiKeyRecord,
   KeyChangeFeed,

@@ -53,12 +53,17 @@ export function keyChecksum(body: string): string {
   return encodeBase62Fixed(crc32(body), KEY_CHECKSUM_LENGTH);
 }
 
+/** A new key id: 12 base62 characters from the CSPRNG (~71 bits), for keys of either kind. */
+export function generateKeyId(): string {
+  return randomBase62(KEY_ID_LENGTH);
+}
+
 /** A new key in the public format. The secret comes from the CSPRNG (~190 bits). */
 export function generateApiKey(environment: KeyEnvironment = 'live'): ParsedApiKey {
   if (!isKeyEnvironment(environment)) {
     throw new TypeError(`key environment must be "live" or "test", got ${String(environment)}`);
   }
-  const id = randomBase62(KEY_ID_LENGTH);
+  const id = generateKeyId();
   const body = `${KEY_PREFIX}_${environment}_${id}_${randomBase62(KEY_SECRET_LENGTH)}`;
   return { environment, id, token: body + keyChecksum(body) };
 }

@@ -1,13 +1,16 @@
 import { inspect } from 'node:util';
 import { ConfigurationError, KeyManagementError } from './errors.js';
 import type { HashingOptions } from './hashing.js';
-import { KeyHasher } from './hashing.js';
+import { KeyHasher, storedKeyKind } from './hashing.js';
 import type { KeyEnvironment } from './key-format.js';
-import { generateApiKey, isKeyEnvironment } from './key-format.js';
+import { generateApiKey, generateKeyId, isKeyEnvironment } from './key-format.js';
 import type { RateLimitPolicy } from './rate-limit.js';
 import { rateLimitRule } from './rate-limit.js';
 import type { Scope } from './scopes.js';
 import { isScope, SCOPES } from './scopes.js';
+import type { KeyKind } from './signed-key.js';
+import type { SigningKeysOptions } from './signing.js';
+import { SigningKeys } from './signing.js';
 import type { ApiKeyRecord, KeyChangeFeed, KeyStatus, KeyStore } from './store.js';
 import { keyStatus } from './store.js';
 import { toDate } from './validate.js';
@@ -18,6 +21,11 @@ export interface KeyManagerOptions {
   readonly hashing?: HashingOptions;
   /** Environment of new keys unless `create` says otherwise. Default `"live"`. */
   readonly environment?: KeyEnvironment;
+  /**
+   * The issuer's signing keys (`createSigningKeys(...)`, or its options), needed to create and
+   * rotate signed keys (`kind: 'signed'`).
+   */
+  readonly signing?: SigningKeys | SigningKeysOptions;
   /**
    * Told of every created, revoked and rotated key, so authenticators drop stale cache entries.
    * Default: the store's own feed (`store.changes`), if it has one.
@@ -38,6 +46,8 @@ export interface KeyManagerOptions {
 /** A key as management shows it: everything but the hash, with its status now. */
 export interface ApiKeyInfo {
   readonly id: string;
+  /** `'opaque'` (`ork_…`) or `'signed'` (`orks_…`). */
+  readonly kind: KeyKind;
   readonly workspaceId: string;
   readonly name: string;
   readonly scope: Scope;
@@ -62,6 +72,12 @@ export interface CreateKeyInput {
   readonly environment?: KeyEnvironment | undefined;
   /** The key's own request rate, instead of its scope's default. */
   readonly rateLimit?: RateLimitPolicy | null | undefined;
+  /**
+   * `'opaque'` (default): a random secret, hashed at rest. `'signed'`: a JWS signed with the
+   * manager's `signing` keys, which services can verify with the public keys alone; its expiry
+   * is whole seconds (`expiresAt` rounded down).
+   */
+  readonly kind?: KeyKind | undefined;
 }
 
 /** Restricts an operation to one workspace: a key of another workspace is "not found". */
@@ -129,6 +145,7 @@ const LIST_LIMIT_MAX = 1000;
 export class KeyManager {
   readonly #store: KeyStore;
   readonly #hasher: KeyHasher;
+  readonly #signing: SigningKeys | undefined;
   readonly #environment: KeyEnvironment;
   readonly #feed: KeyChangeFeed | undefined;
   readonly #onError: KeyManagerOptions['onError'];
@@ -149,6 +166,9 @@ export class KeyManager {
     }
     this.#store = store;
     this.#hasher = new KeyHasher(options.hashing);
+    const { signing } = options;
+    this.#signing =
+      signing === undefined || signing instanceof SigningKeys ? signing : new SigningKeys(signing);
     this.#environment = options.environment === undefined ? 'live' : options.environment;
     if (!isKeyEnvironment(this.#environment)) {
       throw new ConfigurationError('environment must be "live" or "test"');
@@ -174,10 +194,14 @@ export class KeyManager {
     if (!isScope(input.scope)) {
       throw invalid(`scope must be one of ${SCOPES.join(', ')}`);
     }
-    const expiresAt = futureDate(input.expiresAt, now, 'expiresAt');
+    const kind = input.kind ?? 'opaque';
+    if (kind !== 'opaque' && kind !== 'signed') throw invalid('kind must be "opaque" or "signed"');
+    this.#requireSigning(kind);
+    const expiresAt = expiryFor(kind, futureDate(input.expiresAt, now, 'expiresAt'), now);
     const environment = input.environment ?? this.#environment;
     if (!isKeyEnvironment(environment)) throw invalid('environment must be "live" or "test"');
     const issued = await this.#insert({
+      kind,
       workspaceId,
       name,
       scope: input.scope,
@@ -260,13 +284,19 @@ export class KeyManager {
     if (keyStatus(old, now) !== 'active') {
       throw new KeyManagementError('api_key_not_active', `API key ${id} is ${keyStatus(old, now)}`);
     }
-    const successorExpiry =
+    const kind = storedKeyKind(old.hash);
+    this.#requireSigning(kind);
+    const successorExpiry = expiryFor(
+      kind,
       input.expiresAt !== undefined
         ? futureDate(input.expiresAt, now, 'expiresAt')
         : old.expiresAt === null
           ? null
-          : representableDate(now + (old.expiresAt.getTime() - old.createdAt.getTime()));
+          : representableDate(now + (old.expiresAt.getTime() - old.createdAt.getTime())),
+      now,
+    );
     const issued = await this.#insert({
+      kind,
       workspaceId: old.workspaceId,
       name: old.name,
       scope: old.scope,
@@ -305,7 +335,17 @@ export class KeyManager {
     await this.#store.update(successor.record.id, { revokedAt: new Date(now) }).catch(() => {});
   }
 
+  /** A signed key needs the issuer's signing keys: a manager without them is misconfigured. */
+  #requireSigning(kind: KeyKind): void {
+    if (kind === 'signed' && this.#signing === undefined) {
+      throw new ConfigurationError(
+        'signed keys need a KeyManager with signing keys: createKeyManager({ store, signing })',
+      );
+    }
+  }
+
   async #insert(fields: {
+    kind: KeyKind;
     workspaceId: string;
     name: string;
     scope: Scope;
@@ -318,14 +358,14 @@ export class KeyManager {
     // Ids are 71 random bits; a collision is all but impossible, but the store's refusal of a
     // duplicate id is what makes it harmless. Try a fresh id a few times before giving up.
     for (let attempt = 1; ; attempt++) {
-      const generated = generateApiKey(fields.environment);
+      const { id, token, hash } = await this.#mint(fields);
       const record: ApiKeyRecord = {
-        id: generated.id,
+        id,
         workspaceId: fields.workspaceId,
         name: fields.name,
         scope: fields.scope,
         environment: fields.environment,
-        hash: this.#hasher.hash(generated.token),
+        hash,
         createdAt: new Date(fields.now),
         expiresAt: fields.expiresAt,
         revokedAt: null,
@@ -335,12 +375,41 @@ export class KeyManager {
       };
       try {
         await this.#store.insert(record);
-        return new IssuedKey(generated.token, this.#info(record, fields.now));
+        return new IssuedKey(token, this.#info(record, fields.now));
       } catch (error) {
         const duplicate = error instanceof KeyManagementError && error.code === 'duplicate_key_id';
         if (!duplicate || attempt >= 3) throw error;
       }
     }
+  }
+
+  /**
+   * A new key's id, plaintext and stored hash. A signed key is signed with the first signing
+   * key and stored as the SHA-256 of the whole token (`jws-sha256$…`): a stolen table holds
+   * neither a usable key nor a signing key, and cannot make one.
+   */
+  async #mint(fields: {
+    kind: KeyKind;
+    workspaceId: string;
+    scope: Scope;
+    environment: KeyEnvironment;
+    expiresAt: Date | null;
+    now: number;
+  }): Promise<{ id: string; token: string; hash: string }> {
+    if (fields.kind === 'opaque') {
+      const { id, token } = generateApiKey(fields.environment);
+      return { id, token, hash: this.#hasher.hash(token) };
+    }
+    const id = generateKeyId();
+    const token = await this.#signing!.signKey({
+      id,
+      environment: fields.environment,
+      workspaceId: fields.workspaceId,
+      scope: fields.scope,
+      issuedAt: fields.now,
+      expiresAt: fields.expiresAt === null ? null : fields.expiresAt.getTime(),
+    });
+    return { id, token, hash: this.#hasher.hashSignedKey(token) };
   }
 
   async #find(id: string, guard: WorkspaceGuard): Promise<ApiKeyRecord | undefined> {
@@ -377,6 +446,7 @@ export class KeyManager {
   #info(record: ApiKeyRecord, now: number): ApiKeyInfo {
     return {
       id: record.id,
+      kind: storedKeyKind(record.hash),
       workspaceId: record.workspaceId,
       name: record.name,
       scope: record.scope,
@@ -433,6 +503,18 @@ function futureDate(value: unknown, now: number, field: string): Date | null {
   if (date === undefined) throw invalid(`${field} must be a date (ISO-8601, epoch ms or Date)`);
   if (date.getTime() <= now) throw invalid(`${field} must be in the future`);
   return date;
+}
+
+/**
+ * A signed key's expiry is its `exp` claim, whole seconds: rounded down, so that the key never
+ * outlives what was asked, and the record's `expiresAt` and the claim agree to the millisecond.
+ */
+function expiryFor(kind: KeyKind, date: Date | null, now: number): Date | null {
+  if (kind === 'opaque' || date === null) return date;
+  const whole = new Date(Math.floor(date.getTime() / 1000) * 1000);
+  if (whole.getTime() <= now)
+    throw invalid('expiresAt of a signed key must be a second or more away');
+  return whole;
 }
 
 /** `ms` as a Date, or `null` (no expiry) past the last instant a Date can hold. */

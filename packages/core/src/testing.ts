@@ -12,6 +12,8 @@ import { KeyHasher } from './hashing.js';
 import { generateApiKey, type KeyEnvironment } from './key-format.js';
 import { createKeyManager } from './key-manager.js';
 import type { Scope } from './scopes.js';
+import type { SignedKeyOptions } from './signed-verifier.js';
+import { createSigningKeys, generateSigningKey, type SigningKeys } from './signing.js';
 import type { ApiKeyRecord, KeyStatus, KeyStore } from './store.js';
 
 export interface KeyStoreHarness<S extends KeyStore = KeyStore> {
@@ -50,6 +52,20 @@ export function sampleKeyRecord(overrides: Partial<ApiKeyRecord> = {}): ApiKeyRe
     lastUsedAt: null,
     rotatedFromId: null,
     ...overrides,
+  };
+}
+
+/** Signing keys for the kit's signed keys, and the authenticator options that accept them. */
+function kitSigning(): { signing: SigningKeys; signedKeys: SignedKeyOptions } {
+  const { kid, privateKey } = generateSigningKey({ kid: 'kit' });
+  const signing = createSigningKeys({
+    issuer: 'https://issuer.kit.example',
+    audience: 'https://api.kit.example',
+    keys: [{ kid, privateKey }],
+  });
+  return {
+    signing,
+    signedKeys: { issuer: signing.issuer, audience: signing.audience, jwks: signing.jwks() },
   };
 }
 
@@ -537,6 +553,41 @@ export function describeKeyStore<S extends KeyStore>(name: string, harness: KeyS
         await auth.close();
       });
 
+      it('a signed key: recorded and listed as signed, admitted, rotated into a signed key, revoked', async () => {
+        let now = T0;
+        const clock = () => now;
+        const { signing, signedKeys } = kitSigning();
+        const manager = createKeyManager({ store, now: clock, signing });
+        const auth = createAuthenticator({
+          store,
+          now: clock,
+          lastUsed: false,
+          cache: false,
+          signedKeys,
+        });
+        const use = (key: string) =>
+          auth.authenticate({ authorization: `Bearer ${key}`, secure: true });
+        const old = await manager.create({
+          workspaceId: 'ws_kit',
+          name: 'edge',
+          scope,
+          kind: 'signed',
+          expiresAt: T0 + 3_600_000,
+        });
+        expect((await store.findById(old.record.id))?.hash).toMatch(/^jws-sha256\$/);
+        expect(codeOf(await use(old.key))).toBe('ok');
+        const listed = await manager.list({ workspaceId: 'ws_kit' });
+        expect(listed.items.map((key) => [key.id, key.kind])).toEqual([[old.record.id, 'signed']]);
+        now += 1_000;
+        const { issued } = await manager.rotate(old.record.id, { overlapMs: 0 });
+        expect(issued.record.kind).toBe('signed');
+        expect(codeOf(await use(old.key))).toBe('api_key_expired');
+        expect(codeOf(await use(issued.key))).toBe('ok');
+        await manager.revoke(issued.record.id);
+        expect(codeOf(await use(issued.key))).toBe('api_key_revoked');
+        await auth.close();
+      });
+
       it('last used reaches the store in batches from the authenticator', async () => {
         const manager = createKeyManager({ store, now: () => T0 });
         const auth = createAuthenticator({ store, now: () => T0 + 5, cache: false });
@@ -574,27 +625,34 @@ export function describeKeyStore<S extends KeyStore>(name: string, harness: KeyS
           expect(await waitFor(heard, feedDeliveryMs, 'the change')).toEqual(ids);
         });
 
-        it('an authenticator on the other handle refuses a key revoked here within the limit', async () => {
-          const other = await secondHandle();
-          const manager = createKeyManager({ store });
-          const auth = createAuthenticator({ store: other, lastUsed: false });
-          const issued = await manager.create({
-            workspaceId: 'ws_kit',
-            name: 'erp',
-            scope: 'admin',
-          });
-          const request = { authorization: `Bearer ${issued.key}`, secure: true };
-          expect(codeOf(await auth.authenticate(request))).toBe('ok'); // now cached
-          const revokedAt = Date.now();
-          await manager.revoke(issued.record.id);
-          let code = 'ok';
-          while (code === 'ok' && Date.now() - revokedAt < feedDeliveryMs) {
-            await new Promise((resolve) => setTimeout(resolve, 20));
-            code = codeOf(await auth.authenticate(request));
-          }
-          expect(code).toBe('api_key_revoked');
-          await auth.close();
-        });
+        it.each(['opaque', 'signed'] as const)(
+          'an authenticator on the other handle refuses %s keys revoked here within the limit',
+          async (kind) => {
+            const other = await secondHandle();
+            const { signing, signedKeys } = kitSigning();
+            const manager = createKeyManager({ store, signing });
+            // The verification cache is on (the default): a signed key is remembered too.
+            const auth = createAuthenticator({ store: other, lastUsed: false, signedKeys });
+            const issued = await manager.create({
+              workspaceId: 'ws_kit',
+              name: 'erp',
+              scope: 'admin',
+              kind,
+            });
+            const request = { authorization: `Bearer ${issued.key}`, secure: true };
+            expect(codeOf(await auth.authenticate(request))).toBe('ok');
+            expect(codeOf(await auth.authenticate(request))).toBe('ok'); // now cached
+            const revokedAt = Date.now();
+            await manager.revoke(issued.record.id);
+            let code = 'ok';
+            while (code === 'ok' && Date.now() - revokedAt < feedDeliveryMs) {
+              await new Promise((resolve) => setTimeout(resolve, 20));
+              code = codeOf(await auth.authenticate(request));
+            }
+            expect(code).toBe('api_key_revoked');
+            await auth.close();
+          },
+        );
       });
     }
   });

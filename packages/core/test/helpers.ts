@@ -1,5 +1,7 @@
 import { crc32 } from 'node:zlib';
+import { expect } from 'vitest';
 import type { AuthRequest, KeyLookup, StoredKey } from '../src/index.js';
+import { KeyManagementError } from '../src/index.js';
 
 /** A fixed instant far from 0 (lru-cache treats a start time of 0 as "no TTL"). */
 export const T0 = Date.UTC(2026, 0, 1);
@@ -102,4 +104,15 @@ export function storedKey(overrides: Partial<Record<keyof StoredKey, unknown>> =
     hash: `sha256$${Buffer.alloc(32).toString('base64url')}`,
     ...overrides,
   } as StoredKey;
+}
+
+/** The `KeyManagementError` that `promise` rejects with; fails the test if it resolves. */
+export async function rejection(promise: Promise<unknown>): Promise<KeyManagementError> {
+  try {
+    await promise;
+  } catch (error) {
+    expect(error).toBeInstanceOf(KeyManagementError);
+    return error as KeyManagementError;
+  }
+  throw new Error('expected a KeyManagementError');
 }

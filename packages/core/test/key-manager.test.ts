@@ -16,7 +16,7 @@ import {
   MemoryKeyStore,
   parseApiKey,
 } from '../src/index.js';
-import { bearer, fakeClock, T0 } from './helpers.js';
+import { bearer, fakeClock, rejection, T0 } from './helpers.js';
 
 const pepper = { id: 'p1', secret: 'a-long-enough-server-pepper' };
 
@@ -39,16 +39,6 @@ const input: CreateKeyInput = {
   name: 'production-erp-integration',
   scope: 'read-write',
 };
-
-async function rejection(promise: Promise<unknown>): Promise<KeyManagementError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(KeyManagementError);
-    return error as KeyManagementError;
-  }
-  throw new Error('expected a KeyManagementError');
-}
 
 /** Every record of the store, as stored. */
 async function dump(store: MemoryKeyStore): Promise<ApiKeyRecord[]> {
@@ -74,6 +64,7 @@ describe('KeyManager.create', () => {
     const issued = await manager.create({ ...input, expiresAt: new Date(T0 + 60_000) });
     expect(issued.record).toEqual({
       id: issued.record.id,
+      kind: 'opaque',
       workspaceId: 'ws_1',
       name: 'production-erp-integration',
       scope: 'read-write',
@@ -88,7 +79,7 @@ describe('KeyManager.create', () => {
     });
     expect(issued.record).not.toHaveProperty('hash');
     const stored = (await store.findById(issued.record.id))!;
-    const { status: _status, ...info } = issued.record;
+    const { status: _status, kind: _kind, ...info } = issued.record;
     expect(stored).toEqual({ ...info, hash: expect.stringMatching(/^sha256\$/) });
   });
 

@@ -5,14 +5,18 @@ import type {
   AuthorizationInput,
   AuthRequest,
   AuthResult,
+  JSONWebKeySet,
+  JwksResponseOptions,
   RenderedError,
   Scope,
+  SigningKeys,
 } from '@orkesta/auth';
 import {
   type Authenticator,
   authorizationFromRawHeaders,
   checkAccess,
   isAuthError,
+  jwksResponse,
   middlewareOptions,
   renderAuthError,
   requireScope as scopeRequirement,
@@ -199,4 +203,22 @@ function send(res: Response, rendered: RenderedError): void {
   res.statusCode = rendered.status;
   for (const name in rendered.headers) res.setHeader(name, rendered.headers[name]!);
   res.end(JSON.stringify(rendered.body));
+}
+
+/**
+ * Serves the issuer's JWKS, for services that verify its signed keys:
+ * `app.get('/.well-known/jwks.json', serveJwks(signingKeys))`, before `orkestaAuth()` (the
+ * keys are public). The response (`jwksResponse`) is made once, here: a set with private key
+ * material throws a `ConfigurationError` at startup.
+ */
+export function serveJwks(
+  source: SigningKeys | JSONWebKeySet,
+  options?: JwksResponseOptions,
+): RequestHandler {
+  const { status, headers, body } = jwksResponse(source, options);
+  return function serveJwksHandler(_req, res) {
+    res.statusCode = status;
+    for (const name in headers) res.setHeader(name, headers[name]!);
+    res.end(body);
+  };
 }

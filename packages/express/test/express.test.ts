@@ -10,9 +10,12 @@ import {
   authErrorHandler,
   ConfigurationError,
   createAuthenticator,
+  createSigningKeys,
+  generateSigningKey,
   MemoryKeyStore,
   orkestaAuth,
   requireScope,
+  serveJwks,
 } from '../src/index.js';
 import { storeWithKeys } from './helpers.js';
 
@@ -296,6 +299,38 @@ describe('orkestaAuth() on Express 5', () => {
       () => requireScope(undefined as never),
     ];
     for (const make of bad) expect(make).toThrow(ConfigurationError);
+  });
+});
+
+describe('serveJwks() on Express', () => {
+  const signing = createSigningKeys({
+    issuer: 'https://keys.example.com',
+    audience: 'https://api.example.com',
+    keys: [{ kid: 'k1', privateKey: generateSigningKey({ kid: 'k1' }).privateKey }],
+  });
+
+  it('answers GET and HEAD with the JWKS, its type and caching, before orkestaAuth()', async () => {
+    const { store } = await storeWithKeys();
+    const app = express();
+    app.get('/.well-known/jwks.json', serveJwks(signing, { maxAgeSeconds: 120 }));
+    app.use(orkestaAuth({ store, requireHttps: false }));
+    app.get('/me', echo);
+    const res = await request(app).get('/.well-known/jwks.json');
+    expect(res.status).toBe(200);
+    expect(res.headers['content-type']).toBe('application/jwk-set+json');
+    expect(res.headers['cache-control']).toBe('public, max-age=120');
+    expect(JSON.parse(res.text)).toEqual(signing.jwks());
+    const head = await request(app).head('/.well-known/jwks.json');
+    expect([head.status, head.text]).toEqual([200, undefined]);
+    expect((await request(app).get('/me')).status).toBe(401);
+  });
+
+  it('serves a plain JWKS, and refuses one with private keys at startup', async () => {
+    const app = express();
+    app.get('/jwks', serveJwks(signing.jwks()));
+    expect(JSON.parse((await request(app).get('/jwks')).text)).toEqual(signing.jwks());
+    const { privateKey } = generateSigningKey({ kid: 'p' });
+    expect(() => serveJwks({ keys: [privateKey as never] })).toThrow(ConfigurationError);
   });
 });
 

@@ -6,11 +6,16 @@ import type {
   AuthorizationInput,
   AuthRequest,
   AuthResult,
+  JSONWebKeySet,
+  JwksResponseOptions,
   Scope,
+  SigningKeys,
 } from '@orkesta/auth';
 import {
   authorizationFromRawHeaders,
+  ConfigurationError,
   checkAccess,
+  jwksResponse,
   middlewareOptions,
   renderAuthError,
   requireScope as scopeRequirement,
@@ -145,4 +150,37 @@ function fail(context: MiddlewareContext | undefined, error: AnyAuthError, ctx: 
   ctx.set(rendered.headers);
   // A string body keeps the problem+json type set above (an object would become JSON).
   ctx.body = JSON.stringify(rendered.body);
+}
+
+export interface ServeJwksOptions extends JwksResponseOptions {
+  /**
+   * The path it answers (GET and HEAD), passing every other request on. Default
+   * `/.well-known/jwks.json`; `false` answers every request that reaches it, for a router route.
+   */
+  readonly path?: string | false;
+}
+
+/**
+ * Serves the issuer's JWKS, for services that verify its signed keys:
+ * `app.use(serveJwks(signingKeys))` before `orkestaAuth()` (the keys are public). The response
+ * (`jwksResponse`) is made once, here: a set with private key material throws a
+ * `ConfigurationError` at startup.
+ */
+export function serveJwks(
+  source: SigningKeys | JSONWebKeySet,
+  options: ServeJwksOptions = {},
+): Middleware {
+  const { path = '/.well-known/jwks.json', ...responseOptions } = options ?? {};
+  if (path !== false && (typeof path !== 'string' || !path.startsWith('/'))) {
+    throw new ConfigurationError('path must be a path starting with "/", or false');
+  }
+  const { status, headers, body } = jwksResponse(source, responseOptions);
+  return function serveJwksMiddleware(ctx: Context, next: Next) {
+    if (path !== false && ctx.path !== path) return next();
+    if (ctx.method !== 'GET' && ctx.method !== 'HEAD') return next();
+    ctx.status = status;
+    ctx.set(headers);
+    // A string body keeps the JWKS type set above (an object would become application/json).
+    ctx.body = body;
+  };
 }

@@ -9,9 +9,12 @@ import {
   ConfigurationError,
   createAuthenticator,
   createKeyManager,
+  createSigningKeys,
+  generateSigningKey,
   MemoryKeyStore,
   orkestaAuth,
   requireScope,
+  serveJwks,
 } from '../src/index.js';
 
 async function storeWithKeys() {
@@ -259,5 +262,48 @@ describe('packaging', () => {
       requireScope: 'function',
       createAuthenticator: 'function',
     });
+  });
+});
+
+describe('serveJwks() on Koa', () => {
+  const signing = createSigningKeys({
+    issuer: 'https://keys.example.com',
+    audience: 'https://api.example.com',
+    keys: [{ kid: 'k1', privateKey: generateSigningKey({ kid: 'k1' }).privateKey }],
+  });
+
+  it('answers GET and HEAD on /.well-known/jwks.json by default and passes everything else on', async () => {
+    const app = new Koa();
+    app.use(serveJwks(signing, { maxAgeSeconds: 60 }));
+    app.use((ctx) => {
+      ctx.body = 'next';
+    });
+    const res = await serve(app).get('/.well-known/jwks.json');
+    expect(res.status).toBe(200);
+    expect(res.headers['content-type']).toBe('application/jwk-set+json');
+    expect(res.headers['cache-control']).toBe('public, max-age=60');
+    expect(JSON.parse(res.text)).toEqual(signing.jwks());
+    const head = await serve(app).head('/.well-known/jwks.json');
+    expect([head.status, head.text]).toEqual([200, undefined]);
+    expect((await serve(app).post('/.well-known/jwks.json')).text).toBe('next');
+    expect((await serve(app).get('/jwks.json')).text).toBe('next');
+  });
+
+  it('answers on another path, or on every path with path: false (behind a router)', async () => {
+    const app = new Koa();
+    app.use(serveJwks(signing.jwks(), { path: '/keys' }));
+    expect((await serve(app).get('/keys')).status).toBe(200);
+    expect((await serve(app).get('/.well-known/jwks.json')).status).toBe(404);
+    const any = new Koa();
+    any.use(serveJwks(signing, { path: false }));
+    expect(JSON.parse((await serve(any).get('/whatever')).text)).toEqual(signing.jwks());
+    expect((await serve(any).delete('/whatever')).status).toBe(404);
+  });
+
+  it('refuses a bad path or a set with private keys at startup', () => {
+    expect(() => serveJwks(signing, { path: 'keys' })).toThrow(ConfigurationError);
+    expect(() => serveJwks(signing, { path: 7 as never })).toThrow(ConfigurationError);
+    const { privateKey } = generateSigningKey({ kid: 'p' });
+    expect(() => serveJwks({ keys: [privateKey as never] })).toThrow(ConfigurationError);
   });
 });

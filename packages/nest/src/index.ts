@@ -4,6 +4,8 @@ export * from '@orkesta/auth';
 export { ApiKey, Public, RequireScope, Scope, Workspace } from './decorators.js';
 export { OrkestaAuthExceptionFilter } from './filter.js';
 export { OrkestaAuthException, OrkestaAuthGuard } from './guard.js';
+export type { OrkestaJwksModuleOptions } from './jwks.js';
+export { OrkestaJwksModule } from './jwks.js';
 export type {
   OrkestaAuthModuleAsyncOptions,
   OrkestaAuthModuleOptions,

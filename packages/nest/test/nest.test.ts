@@ -29,10 +29,13 @@ import {
   Authenticator,
   ConfigurationError,
   createKeyManager,
+  createSigningKeys,
+  generateSigningKey,
   KeyLookup,
   MemoryKeyStore,
   OrkestaAuthGuard,
   OrkestaAuthModule,
+  OrkestaJwksModule,
   Public,
   RequireScope,
   Scope,
@@ -421,6 +424,48 @@ describe('extension points of OrkestaAuthGuard', () => {
     expect(readOnly.headers['www-authenticate']).toContain('scope="admin"');
     expect((await http.get('/payments').set('Authorization', `Bearer ${keys.admin}`)).status).toBe(
       200,
+    );
+  });
+});
+
+describe('OrkestaJwksModule', () => {
+  const signing = createSigningKeys({
+    issuer: 'https://keys.example.com',
+    audience: 'https://api.example.com',
+    keys: [{ kid: 'k1', privateKey: generateSigningKey({ kid: 'k1' }).privateKey }],
+  });
+
+  it('serves the JWKS on a public route past the global guard, on the path and max-age given', async () => {
+    const http = await start([
+      OrkestaAuthModule.forRoot({ store, ...local }),
+      OrkestaJwksModule.forRoot({ jwks: signing, path: 'keys/jwks.json', maxAgeSeconds: 30 }),
+    ]);
+    const res = await http.get('/keys/jwks.json');
+    expect(res.status).toBe(200);
+    expect(res.headers['content-type']).toMatch(/^application\/jwk-set\+json/);
+    expect(res.headers['cache-control']).toBe('public, max-age=30');
+    expect(JSON.parse(res.text)).toEqual(signing.jwks());
+    // The guard still guards everything else.
+    expect((await http.get('/payments')).status).toBe(401);
+  });
+
+  it('serves it at .well-known/jwks.json by default, from a plain JWKS too', async () => {
+    const http = await start([OrkestaJwksModule.forRoot({ jwks: signing.jwks() })], {
+      controllers: [],
+    });
+    const res = await http.get('/.well-known/jwks.json');
+    expect(res.status).toBe(200);
+    expect(JSON.parse(res.text)).toEqual(signing.jwks());
+  });
+
+  it('refuses bad options at startup', () => {
+    const { privateKey } = generateSigningKey({ kid: 'p' });
+    expect(() => OrkestaJwksModule.forRoot(undefined as never)).toThrow(ConfigurationError);
+    expect(() => OrkestaJwksModule.forRoot({ jwks: signing, path: '' })).toThrow(
+      ConfigurationError,
+    );
+    expect(() => OrkestaJwksModule.forRoot({ jwks: { keys: [privateKey as never] } })).toThrow(
+      ConfigurationError,
     );
   });
 });
