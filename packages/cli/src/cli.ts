@@ -12,6 +12,7 @@ import {
   type KeyManager,
   type KeyStatus,
   type KeyStore,
+  keyKind,
   SCOPES,
 } from '@orkesta/auth';
 import { describeError } from '@orkesta/auth-store-postgres';
@@ -339,9 +340,17 @@ async function rotate(context: Context): Promise<ExitCode> {
   const overlapFlag = text(context.values, 'overlap');
   const overlapMs = overlapFlag === undefined ? 0 : parseDuration(overlapFlag, '--overlap');
   if (overlapMs > MAX_OVERLAP_MS) throw new UsageError('--overlap must be at most 366d');
-  const { issued, previous } = await withStore(context, (_, keys) =>
-    storeCall(() => keys.rotate(id, { ...guard(context.values), overlapMs })),
-  );
+  const { issued, previous } = await withStore(context, async (_, keys) => {
+    const current = await storeCall(() => keys.get(id, guard(context.values)));
+    // A signed key's successor must be signed with the issuer's private key, which the CLI
+    // never holds: say where to rotate it rather than fail on a manager without signing keys.
+    if (current?.kind === 'signed') {
+      throw new UsageError(
+        `key ${id} is a signed key: rotate it in the service that holds its signing keys (createKeyManager({ store, signing }).rotate); the CLI rotates opaque keys`,
+      );
+    }
+    return storeCall(() => keys.rotate(id, { ...guard(context.values), overlapMs }));
+  });
   const info = issued.record;
   const old =
     overlapMs === 0
@@ -364,6 +373,13 @@ async function verify(context: Context): Promise<ExitCode> {
   const token = line?.trim() ?? '';
   if (token === '') {
     throw new UsageError('no key on stdin: pipe the key in, one line (keys verify < key.txt)');
+  }
+  // A signed key is verified against its issuer's JWKS, which the CLI is not told of: refusing
+  // it as invalid would be a wrong answer, so say what the CLI checks instead.
+  if (keyKind(token) === 'signed') {
+    throw new UsageError(
+      "that is a signed key (orks_…): verify it with an authenticator given signedKeys and the issuer's JWKS; keys verify checks opaque keys (ork_…)",
+    );
   }
   let failure: unknown;
   const result = await withStore(context, async (store) => {

@@ -5,7 +5,9 @@ import {
   type AuthResult,
   createAuthenticator,
   createKeyManager,
+  createSigningKeys,
   generateApiKey,
+  generateSigningKey,
   parseApiKey,
 } from '@orkesta/auth';
 import { describe, expect, it, vi } from 'vitest';
@@ -542,6 +544,46 @@ describe('bad arguments', () => {
       const stderr = failed(cli(args), 2);
       expect(stderr, args.join(' ')).toContain('--help');
     }
+  });
+});
+
+describe('signed keys, whose signing keys the CLI never holds', () => {
+  it('lists them, refuses to rotate or verify them with one line and exit 2, and still revokes them', async () => {
+    const store = `sqlite:${join(tempDir(), 'keys.db')}`;
+    const opened = await openKeyStore(resolveStoreSpec(store));
+    const signer = generateSigningKey();
+    const signing = createSigningKeys({
+      issuer: 'https://keys.example.com',
+      audience: 'https://api.example.com',
+      keys: [{ kid: signer.kid, privateKey: signer.privateKey }],
+    });
+    const issued = await createKeyManager({ store: opened.store, signing }).create({
+      kind: 'signed',
+      workspaceId: 'ws_1',
+      name: 'edge',
+      scope: 'read-only',
+    });
+    await opened.close();
+    const id = issued.record.id;
+
+    const listed = ok(cli(['keys', 'list', '--store', store])).stdout;
+    expect(listed).toContain(id);
+    expect(listed).not.toContain(issued.key);
+    const rotate = failed(cli(['keys', 'rotate', id, '--store', store]), 2);
+    expect(rotate).toContain(id);
+    expect(rotate).not.toContain(issued.key);
+    const verify = failed(
+      cli(['keys', 'verify', '--store', store], { input: `${issued.key}\n` }),
+      2,
+    );
+    expect(verify).not.toContain(issued.key);
+    // Still active: neither refusal changed the key.
+    expect(
+      json<{ status: string }>(cli(['keys', 'show', id, '--store', store, '--json'])).status,
+    ).toBe('active');
+    expect(
+      json<{ status: string }>(cli(['keys', 'revoke', id, '--store', store, '--json'])).status,
+    ).toBe('revoked');
   });
 });
 
