@@ -1,9 +1,11 @@
+import { createServer as createHttpServer } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { Authenticator } from '@orkesta/auth';
 import { orkestaAuth, requireScope } from '@orkesta/auth-express';
 import type { Request, Response } from 'express';
 import express from 'express';
-import type { AdapterHarness, RunningApp } from './harness.js';
-import { runningApp } from './harness.js';
+import type { AdapterHarness, HarnessOptions, RunningApp } from './harness.js';
+import { runningApp, TRUST_SETTING } from './harness.js';
 
 function admitted(req: Request, res: Response): void {
   const key = req.auth!;
@@ -12,9 +14,10 @@ function admitted(req: Request, res: Response): void {
 
 export const expressHarness: AdapterHarness = {
   name: 'express',
-  async start(authenticator: Authenticator): Promise<RunningApp> {
+  proxyTrusts: ['loopback', 'none', 'elsewhere'],
+  async start(authenticator: Authenticator, options: HarnessOptions = {}): Promise<RunningApp> {
     const app = express();
-    app.set('trust proxy', 'loopback');
+    app.set('trust proxy', TRUST_SETTING[options.proxy ?? 'loopback']);
 
     const workspace = express.Router({ mergeParams: true });
     workspace.use(
@@ -28,6 +31,8 @@ export const expressHarness: AdapterHarness = {
     app.post('/write', requireScope('read-write'), admitted);
     app.get('/admin', requireScope('admin'), admitted);
 
-    return runningApp(app.listen(0, '127.0.0.1'));
+    const server =
+      options.tls === undefined ? createHttpServer(app) : createHttpsServer(options.tls, app);
+    return runningApp(server.listen(0, '127.0.0.1'), options);
   },
 };
