@@ -1,4 +1,4 @@
-import { request as httpRequest } from 'node:http';
+import { type Agent, request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 
 export interface RawResponse {
@@ -21,13 +21,15 @@ export function send(
     headers?: Record<string, string | string[]>;
     body?: string;
     ca?: string;
+    /** A keep-alive agent to reuse connections; default a new connection per request. */
+    agent?: Agent;
   },
 ): Promise<RawResponse> {
   const url = new URL(options.path, baseUrl);
   const request = url.protocol === 'https:' ? httpsRequest : httpRequest;
   const settings = {
     method: options.method ?? 'GET',
-    agent: false as const,
+    agent: options.agent ?? false,
     ...(options.ca === undefined ? {} : { ca: options.ca }),
   };
   return new Promise((resolve, reject) => {
