@@ -1,4 +1,10 @@
-import type { AuthenticatedEvent, Authenticator, ErrorContext, RejectedEvent } from '@orkesta/auth';
+import type {
+  AuthenticatedEvent,
+  Authenticator,
+  ErrorContext,
+  InsecureKeyEvent,
+  RejectedEvent,
+} from '@orkesta/auth';
 import {
   createAuthenticator,
   createKeyManager,
@@ -44,6 +50,8 @@ export interface CapturedOutput {
   readonly authenticated: AuthenticatedEvent[];
   readonly rejected: RejectedEvent[];
   readonly errors: { error: unknown; context: ErrorContext }[];
+  /** Valid keys seen over plain HTTP. */
+  readonly insecure: InsecureKeyEvent[];
 }
 
 export interface ContractFixture {
@@ -101,7 +109,7 @@ export async function createContractFixture(): Promise<ContractFixture> {
   };
   now = T0 + 5_000;
 
-  const captured: CapturedOutput = { authenticated: [], rejected: [], errors: [] };
+  const captured: CapturedOutput = { authenticated: [], rejected: [], errors: [], insecure: [] };
   const authenticator = createAuthenticator({
     store,
     changeFeed,
@@ -116,6 +124,7 @@ export async function createContractFixture(): Promise<ContractFixture> {
       onAuthenticated: (event) => captured.authenticated.push(event),
       onRejected: (event) => captured.rejected.push(event),
       onError: (error, context) => captured.errors.push({ error, context }),
+      onInsecureKey: (event) => captured.insecure.push(event),
     },
   });
   // The rate-limited key has used its one request; the throttled address all its failures.

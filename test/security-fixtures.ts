@@ -34,7 +34,8 @@ export type StoreBehaviour =
 
 /**
  * A memory store whose lookups can fail the ways a database does: throw, hang, or answer late.
- * It counts every lookup. `release()` lets hung lookups finish, so nothing is left pending.
+ * It counts every lookup. `release()` heals it and lets hung lookups finish, so nothing is left
+ * pending.
  */
 export class UnreliableStore extends MemoryKeyStore {
   behaviour: StoreBehaviour = { kind: 'healthy' };
@@ -52,7 +53,9 @@ export class UnreliableStore extends MemoryKeyStore {
     return super.findById(id);
   }
 
+  /** Makes the store healthy again and lets the lookups it hung finish. */
   release(): void {
+    this.behaviour = { kind: 'healthy' };
     for (const resolve of this.#hung) resolve();
     this.#hung.clear();
   }

@@ -109,7 +109,6 @@ describe.each(ADAPTERS)('store faults behind $name', (harness) => {
     setup.store.behaviour = { kind: 'hanging' };
     expectUnavailable(await get(key));
     setup.store.release();
-    setup.store.behaviour = { kind: 'healthy' };
     const back = await get(key);
     expect(back.status).toBe(200);
     expect(back.json).toMatchObject({ keyId: id });

@@ -12,7 +12,10 @@ import {
 } from '../src/index.js';
 import { countingLookup, fakeClock, withChecksum, wrongSecret } from './helpers.js';
 
-const ORIGIN = { ip: '198.51.100.7', path: '/v1/payments' } as const;
+const ORIGIN: { readonly ip: string; readonly path: string } = {
+  ip: '198.51.100.7',
+  path: '/v1/payments',
+};
 
 async function setup(options: Partial<AuthenticatorOptions> = {}) {
   const clock = fakeClock();
