@@ -126,12 +126,8 @@ export function expectedAnswer(fuzzCase: FuzzCase, keys: FuzzKeys): Expected {
   if (!fuzzCase.secure) return { status: 403, code: 'https_required' };
   const lines = fuzzCase.authorization;
   if (lines.length === 0) return { status: 401, code: 'missing_api_key' };
-  const malformed = { status: 401, code: 'malformed_authorization_header' } as const;
-  if (lines.length > 1) return malformed;
-  const value = parsedFieldValue(lines[0]![1]);
-  if (value.length === 0 || value.length > 1024) return malformed;
-  const token = bearerToken(value);
-  if (token === undefined) return malformed;
+  const token = soleBearerToken(fuzzCase);
+  if (token === undefined) return { status: 401, code: 'malformed_authorization_header' };
   const key = keys.byToken.get(token);
   if (key === undefined) return { status: 401, code: 'invalid_api_key' };
   if (key.state === 'revoked') return { status: 401, code: 'api_key_revoked' };
@@ -144,6 +140,26 @@ export function expectedAnswer(fuzzCase: FuzzCase, keys: FuzzKeys): Expected {
     return { status: 403, code: 'insufficient_scope' };
   }
   return { status: 200, keyId: key.id };
+}
+
+/**
+ * The issued key a plain-HTTP request gives away, which `onInsecureKey` must report: whatever
+ * its state, since its secret crossed the network all the same. `undefined` over HTTPS, and for
+ * anything but one well-formed header carrying exactly an issued key.
+ */
+export function exposedKey(fuzzCase: FuzzCase, keys: FuzzKeys): FuzzKey | undefined {
+  if (fuzzCase.secure) return undefined;
+  const token = soleBearerToken(fuzzCase);
+  return token === undefined ? undefined : keys.byToken.get(token);
+}
+
+/** The token of the one well-formed `Authorization: Bearer` line; `undefined` for anything else. */
+function soleBearerToken(fuzzCase: FuzzCase): string | undefined {
+  const lines = fuzzCase.authorization;
+  if (lines.length !== 1) return undefined;
+  const value = parsedFieldValue(lines[0]![1]);
+  if (value.length === 0 || value.length > 1024) return undefined;
+  return bearerToken(value);
 }
 
 /** What Node's parser hands the app: the value without leading or trailing SP and HTAB. */

@@ -1,7 +1,7 @@
 import type { Authenticator } from '@orkesta/auth';
 import { createAuthenticator } from '@orkesta/auth';
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { expressHarness } from './adapters/express.js';
 import type { AdapterHarness, RunningApp } from './adapters/harness.js';
 import { koaHarness } from './adapters/koa.js';
@@ -9,6 +9,7 @@ import { nestExpressHarness, nestFastifyHarness } from './adapters/nest.js';
 import type { Expected, FuzzCase, FuzzKeys } from './fuzz-cases.js';
 import {
   expectedAnswer,
+  exposedKey,
   FUZZ_NOW,
   fuzzCase,
   isSendable,
@@ -28,7 +29,7 @@ import { PipelinedConnection } from './raw-http.js';
  * be exactly the one the README's error contract gives (an oracle in fuzz-cases.ts works it
  * out from the request): the documented status and `code`, a problem+json body, never a 5xx,
  * never a 200 for anything but an issued, active key of a sufficient scope, and never a key in
- * the answer. The connection must stay open throughout (an adapter that crashed a request
+ * the answer. `onInsecureKey` must hear of exactly the issued keys sent over plain HTTP. The connection must stay open throughout (an adapter that crashed a request
  * would drop it), and nothing may be thrown, rejected unhandled or reported to `onError`.
  *
  * The count: 25,000 requests per adapter, 100,000 in total, every one over HTTP. An Express
@@ -76,11 +77,13 @@ afterAll(() => {
 interface Watched {
   readonly authenticator: Authenticator;
   readonly admitted: string[];
+  readonly insecure: string[];
   readonly errors: unknown[];
 }
 
 function watchedAuthenticator(): Watched {
   const admitted: string[] = [];
+  const insecure: string[] = [];
   const errors: unknown[] = [];
   const authenticator = createAuthenticator({
     store,
@@ -89,10 +92,11 @@ function watchedAuthenticator(): Watched {
     rateLimit: false,
     hooks: {
       onAuthenticated: (event) => admitted.push(event.key.keyId),
+      onInsecureKey: (event) => insecure.push(event.keyId),
       onError: (error) => errors.push(error),
     },
   });
-  return { authenticator, admitted, errors };
+  return { authenticator, admitted, insecure, errors };
 }
 
 const label = (expected: Expected) => (expected.status === 200 ? 'admitted' : expected.code);
@@ -147,6 +151,7 @@ describe.each(ADAPTERS)('fuzzing the Authorization header over HTTP: $name', (ha
 
   it(`answers ${PER_ADAPTER.toLocaleString('en')} generated requests (${RUNS_PER_ADAPTER} runs of ${BATCH}, pipelined on one keep-alive connection) exactly as the contract says`, async () => {
     let admitted = 0;
+    const exposed: string[] = [];
     await fc.assert(
       fc.asyncProperty(
         fc.array(fuzzCase(keys), { minLength: BATCH, maxLength: BATCH }),
@@ -168,6 +173,8 @@ describe.each(ADAPTERS)('fuzzing the Authorization header over HTTP: $name', (ha
               );
             }
             if (expected.status === 200) admitted++;
+            const sentInTheClear = exposedKey(c, keys);
+            if (sentInTheClear !== undefined) exposed.push(sentInTheClear.id);
             outcomes.set(label(expected), (outcomes.get(label(expected)) ?? 0) + 1);
           });
         },
@@ -181,6 +188,10 @@ describe.each(ADAPTERS)('fuzzing the Authorization header over HTTP: $name', (ha
     const active = new Set(keys.all.filter((k) => k.state === 'active').map((k) => k.id));
     expect(watched.admitted.filter((id) => !active.has(id))).toEqual([]);
     expect(watched.admitted.length).toBeGreaterThanOrEqual(admitted);
+    // onInsecureKey heard of exactly the issued keys sent over plain HTTP, and of nothing else.
+    await vi.waitFor(() => expect(watched.insecure).toHaveLength(exposed.length));
+    expect(watched.insecure.sort()).toEqual(exposed.sort());
+    expect(exposed.length).toBeGreaterThan(0);
     expect(watched.errors).toEqual([]);
     expect(escaped).toEqual([]);
   }, 120_000);
