@@ -19,6 +19,14 @@ import {
 } from './authenticate.mjs';
 import { formatInteger, pinThisProcess } from './common.mjs';
 import {
+  formatConstantTimeComparisons,
+  formatConstantTimeTable,
+  MIN_DIFFERENCE,
+  runConstantTimeBench,
+  T_THRESHOLD,
+  timingSettings,
+} from './constant-time.mjs';
+import {
   formatHttpMedians,
   formatHttpRatios,
   formatHttpRounds,
@@ -39,6 +47,8 @@ const RESULTS = new URL('./RESULTS.md', import.meta.url);
 const ENV_VARS = [
   'BENCH_MICRO_TIME',
   'BENCH_MICRO_WARMUP',
+  'BENCH_TIMING_ROUNDS',
+  'BENCH_TIMING_BATCH',
   'BENCH_ROUNDS',
   'BENCH_DURATION',
   'BENCH_WARMUP',
@@ -60,6 +70,11 @@ if (http.pinning.enabled) pinThisProcess(http.pinning.clientCpu);
 log('core: authenticate() microbenchmarks');
 const core = await runAuthenticateBench({ log, settings: micro });
 console.log(formatMicroTable(core.rows));
+
+log('core: timing of valid, wrong-secret and unknown-id paths');
+const timingRun = timingSettings();
+const timing = await runConstantTimeBench({ log, settings: timingRun });
+console.log(formatConstantTimeComparisons(timing));
 
 log('core: rate limiters');
 const rate = await runRateLimitBench({ log, settings: micro });
@@ -106,6 +121,13 @@ const verdicts = [
     core.verdict.mark,
   ],
   [
+    'Constant time: wrong secret at its 1st vs 32nd character, a / b (key cached; cache off)',
+    'same',
+    'same',
+    timing.claimRatios.map((ratio) => ratio.toFixed(3)).join('; '),
+    timing.verdict.mark,
+  ],
+  [
     'Express: auth / bare, median req/s',
     RATIO_FLOOR.toFixed(2),
     RATIO_AIM.toFixed(2),
@@ -140,6 +162,7 @@ const md = [
   `| load average (1, 5, 15 min) | before ${load(loadBefore)}; after ${load(loadAfter)} |`,
   `| CPU pinning | ${http.pinning.reason} |`,
   `| core settings | ${formatInteger(micro.timeMs)} ms per case after ${formatInteger(micro.warmupMs)} ms warm-up; ${formatInteger(BATCH)} calls per sample |`,
+  `| timing settings | ${timingRun.rounds} rounds × ${formatInteger(timingRun.batch)} calls per case, interleaved |`,
   `| http settings | ${http.rounds} rounds × ${web.modes.length} modes × ${http.durationSeconds} s, after ${http.warmupSeconds} s warm-up per server; ${http.connections} connections, no pipelining |`,
   '',
   '## Verdict',
@@ -161,6 +184,20 @@ const md = [
   `- lastUsed on (default) / off, verifications/s: ${(withLastUsed.opsPerSecond / headlineRow.opsPerSecond).toFixed(3)}`,
   '- store lookups: made by the store while the case was measured; a cached case makes one only',
   '  when its cache entry outlives its TTL (30 s for a valid key, 5 s for an unknown id).',
+  '',
+  '## Constant time',
+  '',
+  'Does the time of an answer say anything about the secret? Every case runs once per round,',
+  `${timingRun.rounds} rounds of ${formatInteger(timingRun.batch)} calls, interleaved (pairs compared for sameness back to back, their`,
+  'order alternating); a figure is the mean time per call over the rounds, trimmed of the highest',
+  'and lowest 10 %. Two cases are compared by their per-round differences (trimmed the same way):',
+  `they "differ" when the mean difference is more than ${T_THRESHOLD} standard errors from zero and more than`,
+  `${MIN_DIFFERENCE * 100} % of the time itself. The Buffer.equals rows are the control: a comparison that stops at the`,
+  'first differing byte, which the method must see as a difference.',
+  '',
+  formatConstantTimeTable(timing),
+  '',
+  formatConstantTimeComparisons(timing),
   '',
   '## Rate limiting',
   '',
@@ -245,7 +282,7 @@ const md = [
 writeFileSync(RESULTS, `${md.join('\n').trimEnd()}\n`);
 log(`wrote ${new URL(RESULTS).pathname}`);
 
-const failedFloors = !core.verdict.pass || !web.verdict.pass;
+const failedFloors = !core.verdict.pass || !web.verdict.pass || !timing.verdict.pass;
 if (!web.ok) {
   log('FAILED: not every HTTP request got a 200:');
   for (const failure of web.failures) log(`  ${failure}`);

@@ -6,6 +6,8 @@ import {
   THROTTLED_ADDRESS,
   WORKSPACE,
 } from './fixtures.js';
+import type { RawResponse } from './http.js';
+import { send } from './http.js';
 
 /** A request of the table: which key to send, and how. */
 export interface ContractRequest {
@@ -17,6 +19,27 @@ export interface ContractRequest {
   readonly plainHttp?: boolean;
   /** The client address the trusted proxy reports (X-Forwarded-For). */
   readonly forwardedFor?: string;
+}
+
+/**
+ * Sends a row's request to an app of the table: its key(s) in Authorization, through the
+ * trusted loopback proxy (`X-Forwarded-Proto: https`) unless the row is plain HTTP.
+ */
+export function sendContractRequest(
+  baseUrl: string,
+  request: ContractRequest,
+  keys: ContractKeys,
+): Promise<RawResponse> {
+  const authorization = request.authorization?.(keys);
+  const headers: Record<string, string | string[]> = {};
+  if (authorization !== undefined) headers.Authorization = authorization;
+  if (!request.plainHttp) headers['X-Forwarded-Proto'] = 'https';
+  if (request.forwardedFor !== undefined) headers['X-Forwarded-For'] = request.forwardedFor;
+  return send(baseUrl, {
+    path: request.path,
+    headers,
+    ...(request.method === undefined ? {} : { method: request.method }),
+  });
 }
 
 export interface ContractExpectation {

@@ -4,7 +4,7 @@ import { expressHarness } from './adapters/express.js';
 import type { AdapterHarness, RunningApp } from './adapters/harness.js';
 import { koaHarness } from './adapters/koa.js';
 import { nestExpressHarness, nestFastifyHarness } from './adapters/nest.js';
-import { CONTRACT_CASES } from './contract-cases.js';
+import { CONTRACT_CASES, sendContractRequest } from './contract-cases.js';
 import type { ContractFixture } from './fixtures.js';
 import { createContractFixture, SIGNED_AUDIENCE, SIGNED_ISSUER, WORKSPACE } from './fixtures.js';
 import { send } from './http.js';
@@ -29,7 +29,7 @@ describe.each(ADAPTERS)('behaviour contract over $name', (harness) => {
       });
     }
     fixture = await createContractFixture();
-    app = await harness.start(fixture.authenticator, fixture.signing);
+    app = await harness.start(fixture.authenticator, { signing: fixture.signing });
   });
 
   afterAll(async () => {
@@ -39,16 +39,7 @@ describe.each(ADAPTERS)('behaviour contract over $name', (harness) => {
   });
 
   it.each(CONTRACT_CASES)('$name', async ({ request, expect: expected }) => {
-    const authorization = request.authorization?.(fixture.keys);
-    const headers: Record<string, string | string[]> = {};
-    if (authorization !== undefined) headers.Authorization = authorization;
-    if (!request.plainHttp) headers['X-Forwarded-Proto'] = 'https';
-    if (request.forwardedFor !== undefined) headers['X-Forwarded-For'] = request.forwardedFor;
-    const res = await send(app.baseUrl, {
-      path: request.path,
-      headers,
-      ...(request.method === undefined ? {} : { method: request.method }),
-    });
+    const res = await sendContractRequest(app.baseUrl, request, fixture.keys);
 
     expect(res.status).toBe(expected.status);
     if (expected.status === 200) {
@@ -128,6 +119,8 @@ describe.each(ADAPTERS)('behaviour contract over $name', (harness) => {
     await call(`Bearer ${keys.storeFails}`);
     const readOnlyId = keys.readOnly.split('_')[2];
     expect(captured.authenticated.map((event) => event.key.keyId)).toContain(readOnlyId);
+    // The table's plain-HTTP row sent the read-only key in the clear.
+    expect(captured.insecure.map((event) => event.keyId)).toEqual([readOnlyId]);
     expect(
       captured.rejected.slice(before.rejected).map((event) => [event.code, event.keyId]),
     ).toEqual([

@@ -3,6 +3,7 @@ import type {
   AuthenticatedEvent,
   Authenticator,
   ErrorContext,
+  InsecureKeyEvent,
   KeyLookup,
   KeyManager,
   RejectedEvent,
@@ -97,6 +98,8 @@ export interface CapturedOutput {
   readonly authenticated: AuthenticatedEvent[];
   readonly rejected: RejectedEvent[];
   readonly errors: { error: unknown; context: ErrorContext }[];
+  /** Valid keys seen over plain HTTP. */
+  readonly insecure: InsecureKeyEvent[];
 }
 
 export interface ContractFixture {
@@ -183,7 +186,7 @@ export async function createContractFixture(): Promise<ContractFixture> {
   };
   now = T0 + 5_000;
 
-  const captured: CapturedOutput = { authenticated: [], rejected: [], errors: [] };
+  const captured: CapturedOutput = { authenticated: [], rejected: [], errors: [], insecure: [] };
   const authenticator = createAuthenticator({
     store,
     changeFeed,
@@ -199,6 +202,7 @@ export async function createContractFixture(): Promise<ContractFixture> {
       onAuthenticated: (event) => captured.authenticated.push(event),
       onRejected: (event) => captured.rejected.push(event),
       onError: (error, context) => captured.errors.push({ error, context }),
+      onInsecureKey: (event) => captured.insecure.push(event),
     },
   });
   // The rate-limited keys have used their one request; the throttled address all its failures.

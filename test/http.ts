@@ -1,4 +1,5 @@
-import { request } from 'node:http';
+import { type Agent, request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 
 export interface RawResponse {
   readonly status: number;
@@ -9,7 +10,8 @@ export interface RawResponse {
 
 /**
  * One HTTP request over loopback with full control of the header lines: a list value sends
- * several lines of the same name, which fetch and supertest cannot do.
+ * several lines of the same name, which fetch and supertest cannot do. An `https:` base URL
+ * is reached over TLS, trusting the certificate authority `ca`.
  */
 export function send(
   baseUrl: string,
@@ -18,11 +20,20 @@ export function send(
     path: string;
     headers?: Record<string, string | string[]>;
     body?: string;
+    ca?: string;
+    /** A keep-alive agent to reuse connections; default a new connection per request. */
+    agent?: Agent;
   },
 ): Promise<RawResponse> {
   const url = new URL(options.path, baseUrl);
+  const request = url.protocol === 'https:' ? httpsRequest : httpRequest;
+  const settings = {
+    method: options.method ?? 'GET',
+    agent: options.agent ?? false,
+    ...(options.ca === undefined ? {} : { ca: options.ca }),
+  };
   return new Promise((resolve, reject) => {
-    const req = request(url, { method: options.method ?? 'GET', agent: false }, (res) => {
+    const req = request(url, settings, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (chunk: Buffer) => chunks.push(chunk));
       res.on('error', reject);

@@ -1,9 +1,11 @@
-import type { Authenticator, SigningKeys } from '@orkesta/auth';
+import { createServer as createHttpServer } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { Authenticator } from '@orkesta/auth';
 import { orkestaAuth, requireScope, serveJwks } from '@orkesta/auth-express';
 import type { Request, Response } from 'express';
 import express from 'express';
-import type { AdapterHarness, RunningApp } from './harness.js';
-import { runningApp } from './harness.js';
+import type { AdapterHarness, HarnessOptions, RunningApp } from './harness.js';
+import { runningApp, TRUST_SETTING } from './harness.js';
 
 function admitted(req: Request, res: Response): void {
   const key = req.auth!;
@@ -12,10 +14,12 @@ function admitted(req: Request, res: Response): void {
 
 export const expressHarness: AdapterHarness = {
   name: 'express',
-  async start(authenticator: Authenticator, signing: SigningKeys): Promise<RunningApp> {
+  proxyTrusts: ['loopback', 'none', 'elsewhere'],
+  async start(authenticator: Authenticator, options: HarnessOptions = {}): Promise<RunningApp> {
     const app = express();
-    app.set('trust proxy', 'loopback');
-    app.get('/.well-known/jwks.json', serveJwks(signing));
+    app.set('trust proxy', TRUST_SETTING[options.proxy ?? 'loopback']);
+    if (options.signing !== undefined)
+      app.get('/.well-known/jwks.json', serveJwks(options.signing));
 
     const workspace = express.Router({ mergeParams: true });
     workspace.use(
@@ -29,6 +33,8 @@ export const expressHarness: AdapterHarness = {
     app.post('/write', requireScope('read-write'), admitted);
     app.get('/admin', requireScope('admin'), admitted);
 
-    return runningApp(app.listen(0, '127.0.0.1'));
+    const server =
+      options.tls === undefined ? createHttpServer(app) : createHttpsServer(options.tls, app);
+    return runningApp(server.listen(0, '127.0.0.1'), options);
   },
 };

@@ -1,8 +1,10 @@
-import type { Authenticator, SigningKeys } from '@orkesta/auth';
+import { createServer as createHttpServer } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { Authenticator } from '@orkesta/auth';
 import { orkestaAuth, requireScope, serveJwks } from '@orkesta/auth-koa';
 import type { Middleware } from 'koa';
 import Koa from 'koa';
-import type { AdapterHarness, RunningApp } from './harness.js';
+import type { AdapterHarness, HarnessOptions, RunningApp } from './harness.js';
 import { runningApp } from './harness.js';
 
 const WORKSPACE_PATH = /^\/workspaces\/([^/]+)\/read$/;
@@ -19,11 +21,17 @@ function guardFor(method: string, path: string): Middleware | undefined {
 
 export const koaHarness: AdapterHarness = {
   name: 'koa',
-  async start(authenticator: Authenticator, signing: SigningKeys): Promise<RunningApp> {
+  // Koa's app.proxy trusts X-Forwarded-* from any peer or from none.
+  proxyTrusts: ['loopback', 'none'],
+  async start(authenticator: Authenticator, options: HarnessOptions = {}): Promise<RunningApp> {
+    const proxy = options.proxy ?? 'loopback';
+    if (!this.proxyTrusts.includes(proxy)) {
+      throw new Error(`Koa cannot trust a proxy at one address only (${proxy})`);
+    }
     const app = new Koa();
-    // Trust X-Forwarded-Proto: the harness's loopback client stands for the TLS proxy.
-    app.proxy = true;
-    app.use(serveJwks(signing));
+    // The loopback client stands for the TLS proxy: trust X-Forwarded-Proto.
+    app.proxy = proxy === 'loopback';
+    if (options.signing !== undefined) app.use(serveJwks(options.signing));
     app.use(
       orkestaAuth({
         authenticator,
@@ -38,6 +46,10 @@ export const koaHarness: AdapterHarness = {
         ctx.body = { keyId: key.keyId, workspaceId: key.workspaceId, scope: key.scope };
       });
     });
-    return runningApp(app.listen(0, '127.0.0.1'));
+    const server =
+      options.tls === undefined
+        ? createHttpServer(app.callback())
+        : createHttpsServer(options.tls, app.callback());
+    return runningApp(server.listen(0, '127.0.0.1'), options);
   },
 };

@@ -12,7 +12,8 @@ import {
   OrkestaJwksModule,
   Scope,
 } from '@orkesta/auth-nest';
-import type { AdapterHarness, RunningApp } from './harness.js';
+import type { AdapterHarness, HarnessOptions, RunningApp } from './harness.js';
+import { baseUrlOf, TRUST_SETTING } from './harness.js';
 
 const view = (key: AuthenticatedKey) => ({
   keyId: key.keyId,
@@ -57,11 +58,11 @@ class WorkspaceGuard extends OrkestaAuthGuard {
   }
 }
 
-function contractModule(authenticator: Authenticator, signing: SigningKeys) {
+function contractModule(authenticator: Authenticator, signing: SigningKeys | undefined) {
   @Module({
     imports: [
       OrkestaAuthModule.forRoot({ authenticator, globalGuard: false }),
-      OrkestaJwksModule.forRoot({ jwks: signing }),
+      ...(signing === undefined ? [] : [OrkestaJwksModule.forRoot({ jwks: signing })]),
     ],
     controllers: [ContractController],
     providers: [{ provide: APP_GUARD, useClass: WorkspaceGuard }],
@@ -70,34 +71,40 @@ function contractModule(authenticator: Authenticator, signing: SigningKeys) {
   return { ContractModule, authenticator };
 }
 
-async function listen(app: INestApplication): Promise<RunningApp> {
+async function listen(app: INestApplication, options: HarnessOptions): Promise<RunningApp> {
   await app.listen(0, '127.0.0.1');
-  const url = (await app.getUrl()).replace('[::1]', '127.0.0.1').replace('localhost', '127.0.0.1');
-  return { baseUrl: url, close: () => app.close() };
+  return { baseUrl: baseUrlOf(app.getHttpServer(), options), close: () => app.close() };
 }
 
 export const nestExpressHarness: AdapterHarness = {
   name: 'nest-express',
-  async start(authenticator, signing) {
-    const { ContractModule } = contractModule(authenticator, signing);
+  proxyTrusts: ['loopback', 'none', 'elsewhere'],
+  async start(authenticator, options = {}) {
+    const { ContractModule } = contractModule(authenticator, options.signing);
     const app = await NestFactory.create<NestExpressApplication>(ContractModule, {
-      logger: false,
+      logger: options.logger ?? false,
       abortOnError: false,
+      ...(options.tls === undefined ? {} : { httpsOptions: options.tls }),
     });
-    app.set('trust proxy', 'loopback');
-    return listen(app);
+    app.set('trust proxy', TRUST_SETTING[options.proxy ?? 'loopback']);
+    return listen(app, options);
   },
 };
 
 export const nestFastifyHarness: AdapterHarness = {
   name: 'nest-fastify',
-  async start(authenticator, signing) {
-    const { ContractModule } = contractModule(authenticator, signing);
+  proxyTrusts: ['loopback', 'none', 'elsewhere'],
+  async start(authenticator, options = {}) {
+    const { ContractModule } = contractModule(authenticator, options.signing);
+    const trust = options.proxy ?? 'loopback';
     const app = await NestFactory.create<NestFastifyApplication>(
       ContractModule,
-      new FastifyAdapter({ trustProxy: '127.0.0.1' }),
-      { logger: false, abortOnError: false },
+      new FastifyAdapter({
+        trustProxy: trust === 'loopback' ? '127.0.0.1' : TRUST_SETTING[trust],
+        ...(options.tls === undefined ? {} : { https: options.tls }),
+      }),
+      { logger: options.logger ?? false, abortOnError: false },
     );
-    return listen(app);
+    return listen(app, options);
   },
 };

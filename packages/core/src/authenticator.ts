@@ -134,6 +134,15 @@ export interface RejectedEvent extends RequestOrigin {
   readonly keyId: string | undefined;
 }
 
+/**
+ * A valid key sent over plain HTTP while HTTPS is required. The request got 403
+ * `https_required` all the same, but the secret crossed the network in the clear.
+ */
+export interface InsecureKeyEvent extends RequestOrigin {
+  /** The key whose secret was exposed. Never the secret. */
+  readonly keyId: string;
+}
+
 export interface ErrorContext {
   readonly operation: 'lookup' | 'last-used' | 'hook' | 'rate-limit' | 'jwks';
   readonly keyId?: string | undefined;
@@ -148,6 +157,13 @@ export interface AuthHooks {
    * limiter, a throwing hook.
    */
   onError?(error: unknown, context: ErrorContext): void;
+  /**
+   * A valid key arrived over plain HTTP while HTTPS is required: treat it as leaked (rotate or
+   * revoke it, tell its owner). The request is refused with 403 `https_required` whatever it
+   * carries; the key is checked after that, off the request's path. Only a token whose secret
+   * the stored hash accepts is reported: a key id alone, public by design, is not enough.
+   */
+  onInsecureKey?(event: InsecureKeyEvent): void;
 }
 
 export interface CacheOptions {
@@ -392,6 +408,8 @@ export class Authenticator {
    */
   authenticateMaybeSync(request: AuthRequest): AuthResult | Promise<AuthResult> {
     if (this.#requireHttps && request.secure !== true) {
+      // The answer is decided before the header is read; the key is read only to report a leak.
+      if (this.#hooks.onInsecureKey !== undefined) this.#checkInsecureKey(request);
       return this.#reject(new HttpsRequiredError(), request);
     }
     const token = extractBearerToken(request.authorization, this.#maxHeaderLength);
@@ -471,6 +489,34 @@ export class Authenticator {
       return looked.then((outcome) => this.#admit(outcome, presented, false, request));
     }
     return this.#admit(looked, presented, false, request);
+  }
+
+  /**
+   * For `onInsecureKey`: whether a plain-HTTP request carried a real key. Only a well-formed
+   * token (shape and checksum) is looked up, through the same caches as any request, and only
+   * one whose secret the stored hash accepts is reported. The brute-force throttle holds as
+   * over HTTPS: a throttled address is not looked up, and a wrong secret counts as a failure.
+   */
+  #checkInsecureKey(request: AuthRequest): void {
+    const token = extractBearerToken(request.authorization, this.#maxHeaderLength);
+    if (typeof token !== 'string') return;
+    const shape = readKeyShape(token);
+    if (shape === undefined || !hasValidChecksum(token)) return;
+    // Read while the request is current: the lookup may settle after the answer has gone.
+    const origin = { ip: request.ip, path: request.path };
+    const group = this.#throttle === undefined ? undefined : clientAddressGroup(origin.ip);
+    if (group !== undefined && this.#throttle!.blockedForMs(group, this.#now()) > 0) return;
+    const settle = (known: LookupOutcome): void => {
+      if (known instanceof AuthUnavailableError) return; // already reported to onError
+      if (known !== UNKNOWN && this.#hasher.verify(token, known.hash)) {
+        this.#callHook(this.#hooks.onInsecureKey!, { keyId: known.id, ...origin });
+      } else if (group !== undefined) {
+        this.#throttle!.recordFailure(group, this.#now());
+      }
+    };
+    const known = this.#cache?.get(shape.id) ?? this.#lookup(shape.id);
+    if (known instanceof Promise) void known.then(settle);
+    else settle(known);
   }
 
   /** The steps after the lookup: compare, revoked, expired, workspace, rate, scope. */
@@ -965,7 +1011,7 @@ function validateHooks(hooks: AuthHooks | undefined): AuthHooks {
   if (hooks === null || typeof hooks !== 'object') {
     throw new ConfigurationError('hooks must be an object of functions');
   }
-  for (const name of ['onAuthenticated', 'onRejected', 'onError'] as const) {
+  for (const name of ['onAuthenticated', 'onRejected', 'onError', 'onInsecureKey'] as const) {
     if (hooks[name] !== undefined && typeof hooks[name] !== 'function') {
       throw new ConfigurationError(`hooks.${name} must be a function`);
     }

@@ -8,6 +8,7 @@ export type {
   AuthResult,
   CacheOptions,
   ErrorContext,
+  InsecureKeyEvent,
   MiddlewareOptions,
   RejectedEvent,
   RequestOrigin,

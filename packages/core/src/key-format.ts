@@ -1,3 +1,4 @@
+import { inspect } from 'node:util';
 import { crc32 } from 'node:zlib';
 import { BASE62_ALPHABET, encodeBase62Fixed, randomBase62 } from './base62.js';
 
@@ -38,14 +39,59 @@ export interface KeyShape {
   readonly id: string;
 }
 
-/** A key as `parseApiKey` returns it: environment, id, and the whole token. */
+/**
+ * A key as `parseApiKey` and `generateApiKey` return it: environment, id, and the whole token.
+ * Logging or serialising it shows a redacted token; read `token` explicitly.
+ */
 export interface ParsedApiKey extends KeyShape {
-  /** The whole plaintext: never log it. */
+  /** The whole plaintext: never log it. Not enumerable, so spreads and clones leave it out. */
   readonly token: string;
+}
+
+/** What JSON, `util.inspect` and `toString` show in place of a key's plaintext. */
+export const REDACTED = '[redacted]';
+
+/**
+ * Sets `target[name]` to `secret`, read-only and not enumerable: spreading, cloning,
+ * `JSON.stringify` or `util.inspect` of the object leave it behind.
+ */
+export function defineSecret(target: object, name: string, secret: string): void {
+  Object.defineProperty(target, name, { value: secret, enumerable: false });
+}
+
+class ApiKeyParts implements ParsedApiKey {
+  declare readonly token: string;
+  readonly environment: KeyEnvironment;
+  readonly id: string;
+
+  constructor(environment: KeyEnvironment, id: string, token: string) {
+    this.environment = environment;
+    this.id = id;
+    defineSecret(this, 'token', token);
+  }
+
+  toJSON(): { environment: KeyEnvironment; id: string; token: typeof REDACTED } {
+    return { environment: this.environment, id: this.id, token: REDACTED };
+  }
+
+  [inspect.custom](): string {
+    return `ParsedApiKey { environment: '${this.environment}', id: '${this.id}', token: ${REDACTED} }`;
+  }
+
+  toString(): string {
+    return `[ParsedApiKey ${this.id}]`;
+  }
 }
 
 export function isKeyEnvironment(value: unknown): value is KeyEnvironment {
   return value === 'live' || value === 'test';
+}
+
+const KEY_ID = /^[0-9A-Za-z]{12}$/;
+
+/** Whether `value` has the form of a key id (12 base62 characters): safe to echo in a message. */
+export function isKeyIdForm(value: unknown): value is string {
+  return typeof value === 'string' && KEY_ID.test(value);
 }
 
 /** The 6-character base62 CRC-32 of `body` (every character before the checksum). */
@@ -65,7 +111,7 @@ export function generateApiKey(environment: KeyEnvironment = 'live'): ParsedApiK
   }
   const id = generateKeyId();
   const body = `${KEY_PREFIX}_${environment}_${id}_${randomBase62(KEY_SECRET_LENGTH)}`;
-  return { environment, id, token: body + keyChecksum(body) };
+  return new ApiKeyParts(environment, id, body + keyChecksum(body));
 }
 
 /**
@@ -104,5 +150,5 @@ export function hasValidChecksum(token: string): boolean {
 export function parseApiKey(token: string): ParsedApiKey | undefined {
   const shape = readKeyShape(token);
   if (shape === undefined || !hasValidChecksum(token)) return undefined;
-  return { environment: shape.environment, id: shape.id, token };
+  return new ApiKeyParts(shape.environment, shape.id, token);
 }

@@ -3,7 +3,14 @@ import { ConfigurationError, KeyManagementError } from './errors.js';
 import type { HashingOptions } from './hashing.js';
 import { KeyHasher, storedKeyKind } from './hashing.js';
 import type { KeyEnvironment } from './key-format.js';
-import { generateApiKey, generateKeyId, isKeyEnvironment } from './key-format.js';
+import {
+  defineSecret,
+  generateApiKey,
+  generateKeyId,
+  isKeyEnvironment,
+  isKeyIdForm,
+  REDACTED,
+} from './key-format.js';
 import type { RateLimitPolicy } from './rate-limit.js';
 import { rateLimitRule } from './rate-limit.js';
 import type { Scope } from './scopes.js';
@@ -112,17 +119,16 @@ export class IssuedKey {
   readonly record: ApiKeyInfo;
 
   constructor(key: string, record: ApiKeyInfo) {
-    // Not enumerable: spreading, cloning or logging the object leaves the plaintext behind.
-    Object.defineProperty(this, 'key', { value: key, enumerable: false });
+    defineSecret(this, 'key', key);
     this.record = record;
   }
 
-  toJSON(): { key: '[redacted]'; record: ApiKeyInfo } {
-    return { key: '[redacted]', record: this.record };
+  toJSON(): { key: typeof REDACTED; record: ApiKeyInfo } {
+    return { key: REDACTED, record: this.record };
   }
 
   [inspect.custom](): string {
-    return `IssuedKey { id: ${this.record.id}, key: [redacted] }`;
+    return `IssuedKey { id: ${this.record.id}, key: ${REDACTED} }`;
   }
 
   toString(): string {
@@ -282,7 +288,8 @@ export class KeyManager {
     const old = await this.#require(id, input);
     const now = this.#now();
     if (keyStatus(old, now) !== 'active') {
-      throw new KeyManagementError('api_key_not_active', `API key ${id} is ${keyStatus(old, now)}`);
+      const status = keyStatus(old, now);
+      throw new KeyManagementError('api_key_not_active', `API key ${old.id} is ${status}`);
     }
     const kind = storedKeyKind(old.hash);
     this.#requireSigning(kind);
@@ -470,8 +477,13 @@ function invalid(detail: string): KeyManagementError {
   return new KeyManagementError('invalid_key_parameters', detail);
 }
 
-function notFound(id: string): KeyManagementError {
-  return new KeyManagementError('api_key_not_found', `no API key with id ${JSON.stringify(id)}`);
+/**
+ * Names the id only when it has an id's form: what was given may be a whole key pasted where its
+ * id belongs, and the message goes to a client and to logs.
+ */
+function notFound(id: unknown): KeyManagementError {
+  const which = isKeyIdForm(id) ? `with id ${id}` : 'with that id (a key id is 12 characters)';
+  return new KeyManagementError('api_key_not_found', `no API key ${which}`);
 }
 
 function requireText(value: unknown, field: string, max: number): string {

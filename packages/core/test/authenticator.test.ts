@@ -559,6 +559,7 @@ describe('options', () => {
     ['onAuthenticated not a function', { store, hooks: { onAuthenticated: 'log' } }],
     ['onRejected not a function', { store, hooks: { onRejected: {} } }],
     ['onError not a function', { store, hooks: { onError: 1 } }],
+    ['onInsecureKey not a function', { store, hooks: { onInsecureKey: true } }],
     ['null cache', { store, cache: null }],
     ['cache a string', { store, cache: 'big' }],
     ['cache a number', { store, cache: 100 }],

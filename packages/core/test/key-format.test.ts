@@ -1,3 +1,4 @@
+import { inspect } from 'node:util';
 import { crc32 } from 'node:zlib';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -9,6 +10,7 @@ import {
   KEY_LENGTH,
   type KeyEnvironment,
   keyChecksum,
+  type ParsedApiKey,
   parseApiKey,
 } from '../src/index.js';
 import { ALPHABET, expectedChecksum, otherBase62, withChecksum } from './helpers.js';
@@ -22,6 +24,9 @@ const base62Char = fc.constantFrom(...ALPHABET);
 const base62String = (length: number) =>
   fc.string({ unit: base62Char, minLength: length, maxLength: length });
 const environment = fc.constantFrom<KeyEnvironment>('live', 'test');
+/** A parsed key as a plain object, token included (it is not enumerable on the key itself). */
+const parts = (parsed: ParsedApiKey | undefined) =>
+  parsed && { environment: parsed.environment, id: parsed.id, token: parsed.token };
 
 describe('key format', () => {
   it('is 60 characters: ork_<env>_<12-char id>_<32-char secret><6-char checksum>', () => {
@@ -91,7 +96,39 @@ describe('parseApiKey', () => {
 
   it('splits a well-formed key', () => {
     const token = withChecksum(`ork_test_${id}_${secret}`);
-    expect(parseApiKey(token)).toEqual({ environment: 'test', id, token });
+    const parsed = parseApiKey(token);
+    expect(parsed).toMatchObject({ environment: 'test', id });
+    expect(parsed?.token).toBe(token);
+  });
+
+  it('keeps the token out of JSON, util.inspect, toString, spreads and clones, as generateApiKey does', () => {
+    const token = withChecksum(`ork_test_${id}_${secret}`);
+    for (const parsed of [parseApiKey(token)!, generateApiKey('live')]) {
+      const plaintext = parsed.token;
+      expect(plaintext).toHaveLength(60);
+      expect(JSON.parse(JSON.stringify(parsed))).toEqual({
+        environment: parsed.environment,
+        id: parsed.id,
+        token: '[redacted]',
+      });
+      expect(String(parsed)).toBe(`[ParsedApiKey ${parsed.id}]`);
+      for (const shown of [
+        JSON.stringify(parsed),
+        String(parsed),
+        inspect(parsed),
+        inspect({ nested: [parsed] }, { showHidden: true, depth: 5 }),
+        JSON.stringify({ ...parsed }),
+        JSON.stringify(structuredClone(parsed)),
+      ]) {
+        expect(shown).not.toContain(plaintext);
+        expect(shown).not.toContain(plaintext.slice(22, 54));
+      }
+      expect(inspect(parsed)).toContain(parsed.id);
+      expect(Object.keys(parsed)).toEqual(['environment', 'id']);
+      expect(() => {
+        (parsed as { token: string }).token = 'x';
+      }).toThrow(TypeError);
+    }
   });
 
   // Each of these has a correct checksum for its own body, so only the named defect refuses it.
@@ -153,7 +190,11 @@ describe('key format properties', () => {
       fc.property(environment, (env) => {
         const generated = generateApiKey(env);
         const parsed = parseApiKey(generated.token);
-        expect(parsed).toEqual({ environment: env, id: generated.id, token: generated.token });
+        expect(parts(parsed)).toEqual({
+          environment: env,
+          id: generated.id,
+          token: generated.token,
+        });
         expect(generated.token.match(API_KEY_SCANNER_PATTERN)?.[0]).toBe(generated.token);
       }),
       { numRuns: 2000 },
@@ -164,7 +205,7 @@ describe('key format properties', () => {
     fc.assert(
       fc.property(environment, base62String(12), base62String(32), (env, id, secret) => {
         const token = withChecksum(`ork_${env}_${id}_${secret}`);
-        expect(parseApiKey(token)).toEqual({ environment: env, id, token });
+        expect(parts(parseApiKey(token))).toEqual({ environment: env, id, token });
         expect(keyChecksum(token.slice(0, 54))).toBe(token.slice(54));
       }),
       { numRuns: 2000 },

@@ -51,7 +51,8 @@ describe('KeyManager.create', () => {
     const issued = await manager.create(input);
     expect(issued).toBeInstanceOf(IssuedKey);
     const parsed = parseApiKey(issued.key);
-    expect(parsed).toEqual({ environment: 'live', id: issued.record.id, token: issued.key });
+    expect(parsed).toMatchObject({ environment: 'live', id: issued.record.id });
+    expect(parsed?.token).toBe(issued.key);
     const stored = (await store.findById(issued.record.id))!;
     const hasher = new KeyHasher();
     const decoded = hasher.decode(stored.hash)!;
@@ -272,6 +273,33 @@ describe('KeyManager.revoke', () => {
     const guarded = await rejection(manager.revoke(issued.record.id, { workspaceId: 'ws_2' }));
     expect(guarded.code).toBe('api_key_not_found');
     expect((await store.findById(issued.record.id))!.revokedAt).toBeNull();
+  });
+
+  it('names an id in its message, but never echoes a whole key pasted where the id belongs', async () => {
+    const { manager } = setup();
+    const issued = await manager.create(input);
+    await manager.revoke(issued.record.id);
+    const unknownId = await rejection(manager.revoke('AAAAAAAAAAAA'));
+    expect(unknownId.message).toContain('AAAAAAAAAAAA');
+    for (const operation of [
+      manager.revoke(issued.key),
+      manager.rotate(issued.key),
+      manager.setRateLimit(issued.key, null),
+    ]) {
+      const error = await rejection(operation);
+      expect(error.code).toBe('api_key_not_found');
+      for (const shown of [
+        error.message,
+        String(error.stack),
+        inspect(error),
+        JSON.stringify(error),
+      ]) {
+        expect(shown).not.toContain(issued.key.slice(22, 54));
+      }
+    }
+    const notActive = await rejection(manager.rotate(issued.record.id));
+    expect(notActive.code).toBe('api_key_not_active');
+    expect(notActive.message).toContain(issued.record.id);
   });
 
   it('answers api_key_not_found when the key vanishes before the update', async () => {
