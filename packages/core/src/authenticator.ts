@@ -492,16 +492,16 @@ export class Authenticator {
   }
 
   /**
-   * For `onInsecureKey`: whether a plain-HTTP request carried a real key. Only a well-formed
-   * token (shape and checksum) is looked up, through the same caches as any request, and only
+   * For `onInsecureKey`: whether a plain-HTTP request carried a real key, opaque or signed. Only
+   * a well-formed token (an opaque key's shape and checksum, a signed key's shape) is looked up, through the same caches as any request, and only
    * one whose secret the stored hash accepts is reported. The brute-force throttle holds as
    * over HTTPS: a throttled address is not looked up, and a wrong secret counts as a failure.
    */
   #checkInsecureKey(request: AuthRequest): void {
     const token = extractBearerToken(request.authorization, this.#maxHeaderLength);
     if (typeof token !== 'string') return;
-    const shape = readKeyShape(token);
-    if (shape === undefined || !hasValidChecksum(token)) return;
+    const id = wellFormedKeyId(token);
+    if (id === undefined) return;
     // Read while the request is current: the lookup may settle after the answer has gone.
     const origin = { ip: request.ip, path: request.path };
     const group = this.#throttle === undefined ? undefined : clientAddressGroup(origin.ip);
@@ -514,7 +514,7 @@ export class Authenticator {
         this.#throttle!.recordFailure(group, this.#now());
       }
     };
-    const known = this.#cache?.get(shape.id) ?? this.#lookup(shape.id);
+    const known = this.#cache?.get(id) ?? this.#lookup(id);
     if (known instanceof Promise) void known.then(settle);
     else settle(known);
   }
@@ -1017,4 +1017,14 @@ function validateHooks(hooks: AuthHooks | undefined): AuthHooks {
     }
   }
   return hooks;
+}
+
+/**
+ * The key id of a token shaped like a key: an opaque key with its checksum right, or a signed
+ * key (its signature is not checked here: the stored hash of the whole token decides).
+ */
+function wellFormedKeyId(token: string): string | undefined {
+  if (hasSignedKeyPrefix(token)) return parseSignedKey(token)?.id;
+  const shape = readKeyShape(token);
+  return shape !== undefined && hasValidChecksum(token) ? shape.id : undefined;
 }

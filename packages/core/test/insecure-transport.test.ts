@@ -11,6 +11,7 @@ import {
   MemoryKeyStore,
 } from '../src/index.js';
 import { countingLookup, fakeClock, withChecksum, wrongSecret } from './helpers.js';
+import { signedSetup } from './signed-helpers.js';
 
 const ORIGIN: { readonly ip: string; readonly path: string } = {
   ip: '198.51.100.7',
@@ -196,5 +197,24 @@ describe('plain HTTP while HTTPS is required', () => {
     await settled();
     expect(insecure).toEqual([]);
     expect(lax.insecure).toEqual([]);
+  });
+});
+
+describe('plain HTTP and signed keys', () => {
+  it('reports a signed key seen in the clear, by id, only when the stored hash accepts the whole token', async () => {
+    const insecure: InsecureKeyEvent[] = [];
+    const { auth, issue } = signedSetup({
+      hooks: { onInsecureKey: (event) => insecure.push(event) },
+    });
+    const issued = await issue();
+    expectHttpsRequired(await auth.authenticate(plain(`Bearer ${issued.key}`).request));
+    await settled();
+    expect(insecure).toEqual([{ keyId: issued.record.id, ...ORIGIN }]);
+
+    // The same id with another signature is not the issued token: nothing to report.
+    const tampered = `${issued.key.slice(0, -4)}${issued.key.slice(-4) === 'AAAA' ? 'BBBB' : 'AAAA'}`;
+    expectHttpsRequired(await auth.authenticate(plain(`Bearer ${tampered}`).request));
+    await settled();
+    expect(insecure).toHaveLength(1);
   });
 });
