@@ -3,9 +3,12 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { KeyChangeFeed } from '@orkesta/auth';
+import { createRedisChangeFeed } from '@orkesta/auth-redis';
+import { PostgresKeyStore } from '@orkesta/auth-store-postgres';
+import { Redis } from 'ioredis';
 import pg from 'pg';
 import { afterEach } from 'vitest';
-import { POSTGRES_URL } from './services.js';
+import { POSTGRES_URL, REDIS_URL } from './services.js';
 
 export type Cleanup = ReturnType<typeof useCleanup>;
 
@@ -65,4 +68,29 @@ export async function freshSchema(cleanup: Cleanup): Promise<string> {
     await admin.end();
   });
   return schema;
+}
+
+/**
+ * What one deployed instance opens: a PostgreSQL store on the shared `schema`, its own Redis
+ * connection, and a Redis change feed on `channel`, subscribed before this resolves. `cleanup`
+ * closes all three.
+ */
+export async function instanceConnections(
+  cleanup: Cleanup,
+  schema: string,
+  channel: string,
+  options: { readonly migrate?: boolean } = {},
+) {
+  const store = new PostgresKeyStore({
+    connectionString: POSTGRES_URL,
+    schema,
+    migrate: options.migrate === true,
+  });
+  cleanup.push(() => store.close());
+  const redis = new Redis(REDIS_URL);
+  cleanup.push(() => redis.quit().catch(() => redis.disconnect()));
+  const changeFeed = createRedisChangeFeed({ redis, channel });
+  cleanup.push(() => changeFeed.close());
+  await subscribed(changeFeed);
+  return { store, redis, changeFeed };
 }

@@ -1,13 +1,12 @@
 import { type AuthResult, createAuthenticator, createKeyManager } from '@orkesta/auth';
 import { orkestaAuth, requireScope } from '@orkesta/auth-express';
-import { createRedisChangeFeed, type RedisChangeFeed, RedisRateLimiter } from '@orkesta/auth-redis';
-import { migrate, PostgresKeyStore } from '@orkesta/auth-store-postgres';
+import { RedisRateLimiter } from '@orkesta/auth-redis';
+import { migrate } from '@orkesta/auth-store-postgres';
 import express from 'express';
-import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { send } from './http.js';
-import { freshSchema, listening, refusal, subscribed, useCleanup } from './lifecycle.js';
-import { POSTGRES_URL, REDIS_URL, serviceAvailable } from './services.js';
+import { freshSchema, instanceConnections, listening, refusal, useCleanup } from './lifecycle.js';
+import { POSTGRES_URL, serviceAvailable } from './services.js';
 
 // Both servers are needed; under CI either one missing fails loudly.
 const available = (await serviceAvailable('postgres')) && (await serviceAvailable('redis'));
@@ -22,13 +21,9 @@ const codeOf = (result: AuthResult) => (result.ok ? 'ok' : result.error.code);
  * PostgreSQL.
  */
 async function instance(schema: string, channel: string) {
-  const store = new PostgresKeyStore({ connectionString: POSTGRES_URL, schema, migrate: true });
-  cleanup.push(() => store.close());
-  const redis = new Redis(REDIS_URL, { lazyConnect: true });
-  cleanup.push(() => redis.quit().catch(() => redis.disconnect()));
-  const feed: RedisChangeFeed = createRedisChangeFeed({ redis, channel });
-  cleanup.push(() => feed.close());
-  await subscribed(feed);
+  const { store, changeFeed: feed } = await instanceConnections(cleanup, schema, channel, {
+    migrate: true,
+  });
   const auth = createAuthenticator({ store, changeFeed: feed, lastUsed: false });
   cleanup.push(() => auth.close());
   const manager = createKeyManager({ store, changeFeed: feed });
@@ -99,13 +94,7 @@ describe.skipIf(!available)(
   () => {
     /** One Express instance set up as the README shows (a channel and prefix per test run). */
     async function server(schema: string, channel: string, prefix: string) {
-      const store = new PostgresKeyStore({ connectionString: POSTGRES_URL, schema });
-      cleanup.push(() => store.close());
-      const redis = new Redis(REDIS_URL);
-      cleanup.push(() => redis.quit().catch(() => redis.disconnect()));
-      const changeFeed = createRedisChangeFeed({ redis, channel });
-      cleanup.push(() => changeFeed.close());
-      await subscribed(changeFeed);
+      const { store, redis, changeFeed } = await instanceConnections(cleanup, schema, channel);
       const limiter = new RedisRateLimiter({ redis, prefix });
       const app = express();
       app.set('trust proxy', false);

@@ -1,13 +1,11 @@
 import { createKeyManager, createSigningKeys, generateSigningKey } from '@orkesta/auth';
 import { orkestaAuth, requireScope, serveJwks } from '@orkesta/auth-express';
-import { createRedisChangeFeed } from '@orkesta/auth-redis';
-import { migrate, PostgresKeyStore } from '@orkesta/auth-store-postgres';
+import { migrate } from '@orkesta/auth-store-postgres';
 import express from 'express';
-import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { send } from './http.js';
-import { freshSchema, listening, refusal, subscribed, useCleanup } from './lifecycle.js';
-import { POSTGRES_URL, REDIS_URL, serviceAvailable } from './services.js';
+import { freshSchema, instanceConnections, listening, refusal, useCleanup } from './lifecycle.js';
+import { POSTGRES_URL, serviceAvailable } from './services.js';
 
 // Both servers are needed; under CI either one missing fails loudly.
 const available = (await serviceAvailable('postgres')) && (await serviceAvailable('redis'));
@@ -15,16 +13,8 @@ const available = (await serviceAvailable('postgres')) && (await serviceAvailabl
 const cleanup = useCleanup();
 
 /** A store and a Redis change feed of their own, on the shared schema and channel. */
-async function connections(schema: string, channel: string) {
-  const store = new PostgresKeyStore({ connectionString: POSTGRES_URL, schema });
-  cleanup.push(() => store.close());
-  const redis = new Redis(REDIS_URL);
-  cleanup.push(() => redis.quit().catch(() => redis.disconnect()));
-  const changeFeed = createRedisChangeFeed({ redis, channel });
-  cleanup.push(() => changeFeed.close());
-  await subscribed(changeFeed);
-  return { store, changeFeed };
-}
+const connections = (schema: string, channel: string) =>
+  instanceConnections(cleanup, schema, channel);
 
 describe.skipIf(!available)(
   'signed keys across instances: an issuer serving its JWKS, an edge verifying against its URL',
