@@ -78,7 +78,7 @@ export function httpSettings(env = process.env) {
   return {
     rounds: positiveNumber(env, 'BENCH_ROUNDS', 9, { integer: true }),
     durationSeconds: positiveNumber(env, 'BENCH_DURATION', 4, { integer: true }),
-    warmupSeconds: positiveNumber(env, 'BENCH_WARMUP', 2, { integer: true }),
+    warmupSeconds: positiveNumber(env, 'BENCH_WARMUP', 5, { integer: true }),
     connections: positiveNumber(env, 'BENCH_CONNECTIONS', 10, { integer: true }),
     perf: perfPlan(env),
   };
