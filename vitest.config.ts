@@ -9,7 +9,12 @@ export default defineConfig({
   ssr: { resolve: { conditions } },
   oxc: { decorator: { legacy: true, emitDecoratorMetadata: true } },
   test: {
-    include: ['packages/*/test/**/*.test.ts', 'examples/*/test/**/*.test.ts', 'test/**/*.test.ts'],
+    include: [
+      'packages/*/test/**/*.test.ts',
+      'examples/*/test/**/*.test.ts',
+      'test/**/*.test.ts',
+      'bench/test/**/*.test.mjs',
+    ],
     environment: 'node',
     // Under CI a JSON report as well, from which .ci/run prints the closing count.
     reporters: process.env.CI

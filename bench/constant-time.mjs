@@ -21,7 +21,7 @@
 
 import { timingSafeEqual } from 'node:crypto';
 import { createAuthenticator, createKeyManager, keyChecksum, MemoryKeyStore } from '@orkesta/auth';
-import { formatInteger, isMain, pinningPlan, pinThisProcess, positiveNumber } from './common.mjs';
+import { formatInteger, isMain, positiveNumber, runAlone } from './common.mjs';
 
 /** Two cases differ when |t| exceeds this and their means differ by more than MIN_DIFFERENCE. */
 export const T_THRESHOLD = 5;
@@ -319,15 +319,44 @@ export function formatConstantTimeComparisons(result) {
   return lines.join('\n');
 }
 
-if (isMain(import.meta.url)) {
-  const pinning = pinningPlan();
-  if (pinning.enabled) pinThisProcess(pinning.clientCpu);
-  const result = await runConstantTimeBench({ log: (line) => console.error(line) });
-  console.log(formatConstantTimeTable(result));
-  console.log();
-  console.log(formatConstantTimeComparisons(result));
-  console.log();
-  console.log(
-    `verdict: ${result.verdict.mark} (two cases differ when |t| > ${T_THRESHOLD} and they are more than ${MIN_DIFFERENCE * 100} % apart)`,
-  );
-}
+export const section = {
+  id: 'timing',
+  title: 'Constant time',
+  env: ['BENCH_TIMING_ROUNDS', 'BENCH_TIMING_BATCH'],
+  async run({ log }) {
+    const settings = timingSettings();
+    const timing = await runConstantTimeBench({ log, settings });
+    const body = [
+      'Does the time of an answer say anything about the secret? Every case runs once per round,',
+      `${settings.rounds} rounds of ${formatInteger(settings.batch)} calls, interleaved (pairs compared for sameness back to back, their`,
+      'order alternating); a figure is the mean time per call over the rounds, trimmed of the highest',
+      'and lowest 10 %. Two cases are compared by their per-round differences (trimmed the same way):',
+      `they "differ" when the mean difference is more than ${T_THRESHOLD} standard errors from zero and more than`,
+      `${MIN_DIFFERENCE * 100} % of the time itself. The Buffer.equals rows are the control: a comparison that stops at the`,
+      'first differing byte, which the method must see as a difference.',
+      '',
+      formatConstantTimeTable(timing),
+      '',
+      formatConstantTimeComparisons(timing),
+    ].join('\n');
+    const verdicts = [
+      {
+        figure:
+          'Constant time: wrong secret at its 1st vs 32nd character, a / b (key cached; cache off)',
+        floor: 'same',
+        aim: 'same',
+        measured: timing.claimRatios.map((value) => value.toFixed(3)).join('; '),
+        mark: timing.verdict.mark,
+        pass: timing.verdict.pass,
+      },
+    ];
+    return {
+      settings: `${settings.rounds} rounds × ${formatInteger(settings.batch)} calls per case, interleaved`,
+      verdicts,
+      body,
+      failures: [],
+    };
+  },
+};
+
+if (isMain(import.meta.url)) await runAlone(section);

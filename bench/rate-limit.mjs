@@ -1,7 +1,8 @@
 // Rate limiters of @orkesta/auth and @orkesta/auth-redis (the BUILT packages: `tsc -b` first).
 //
 //   node bench/rate-limit.mjs             prints a markdown table
-//   import { runRateLimitBench }          returns the rows (bench/run.mjs does)
+//   import { section }                    what bench/run.mjs runs
+//   import { runRateLimitBench }          returns the rows
 //
 // In process: MemoryRateLimiter.take on one hot bucket and across 100,000 buckets, and
 // authenticate() on a cached key with the rate step on and off, same run. Through Redis
@@ -20,7 +21,7 @@ import { RedisRateLimiter } from '@orkesta/auth-redis';
 import { Redis } from 'ioredis';
 import { Bench } from 'tinybench';
 import { microSettings } from './authenticate.mjs';
-import { formatInteger, isMain, pinningPlan, pinThisProcess } from './common.mjs';
+import { formatInteger, isMain, markdownTable, runAlone } from './common.mjs';
 
 const BATCH = 1_000;
 const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -198,25 +199,39 @@ function rssGrowth(rule) {
 }
 
 export function formatRateLimitTable(result) {
-  const lines = ['| case | ops/s | mean ns/op | ± rme |', '|---|--:|--:|--:|'];
-  for (const r of result.rows) {
-    lines.push(
-      `| ${r.name} | ${formatInteger(r.opsPerSecond)} | ${formatInteger(r.meanNs)} | ` +
-        `${Number.isFinite(r.rmePercent) ? `${r.rmePercent.toFixed(1)} %` : '—'} |`,
-    );
-  }
-  return lines.join('\n');
-}
-
-if (isMain(import.meta.url)) {
-  const pinning = pinningPlan();
-  if (pinning.enabled) pinThisProcess(pinning.clientCpu);
-  const result = await runRateLimitBench({ log: (line) => console.error(line) });
-  console.log(formatRateLimitTable(result));
-  console.log();
-  console.log(`rate step on / off, verifications/s: ${result.rateStepOverOff.toFixed(3)}`);
-  console.log(
-    `1,000,000 distinct buckets: ${formatInteger(result.growth.buckets)} kept, ` +
-      `live heap +${result.growth.heapGrowthMiB.toFixed(1)} MiB, RSS +${result.growth.rssGrowthMiB.toFixed(1)} MiB`,
+  return markdownTable(
+    ['case', 'ops/s', 'mean ns/op', '± rme'],
+    result.rows.map((r) => [
+      r.name,
+      formatInteger(r.opsPerSecond),
+      formatInteger(r.meanNs),
+      Number.isFinite(r.rmePercent) ? `${r.rmePercent.toFixed(1)} %` : '—',
+    ]),
+    { rightAligned: [1, 2, 3] },
   );
 }
+
+export const section = {
+  id: 'rate',
+  title: 'Rate limiting',
+  env: ['BENCH_MICRO_TIME', 'BENCH_MICRO_WARMUP', 'BENCH_REDIS_URL'],
+  async run({ log }) {
+    const rate = await runRateLimitBench({ log, settings: microSettings() });
+    const { growth } = rate;
+    const body = [
+      'In process, as above (a batch of 1,000 calls per sample). The rate step runs GCRA on the',
+      "key's bucket and formats the `RateLimit` fields for the response. Redis: the same script",
+      'every instance runs, over loopback, one request in flight (each waits a round trip) and 64.',
+      '',
+      formatRateLimitTable(rate),
+      '',
+      `- rate step on / off, \`authenticate()\` on a cached key: ${rate.rateStepOverOff.toFixed(3)}`,
+      `- 1,000,000 distinct keys through one default \`MemoryRateLimiter\`: ${formatInteger(growth.buckets)} buckets kept, ` +
+        `live heap ${growth.collected ? `+${growth.heapGrowthMiB.toFixed(1)} MiB after a full collection` : 'not measured (run with --expose-gc)'}, ` +
+        `RSS +${growth.rssGrowthMiB.toFixed(1)} MiB (RSS keeps what the process once used)`,
+    ].join('\n');
+    return { settings: 'as core', verdicts: [], body, failures: [] };
+  },
+};
+
+if (isMain(import.meta.url)) await runAlone(section);

@@ -6,6 +6,7 @@ import type {
   AuthenticatedKey,
   AuthorizationInput,
   AuthRequest,
+  AuthResult,
   RenderedError,
   Scope,
 } from '@orkesta/auth';
@@ -45,6 +46,19 @@ interface FastifyLikeRequest {
   auth?: AuthenticatedKey;
 }
 type PlatformRequest = ExpressLikeRequest | FastifyLikeRequest;
+/** Express and Fastify replies both have `header()`. */
+interface PlatformResponse {
+  header(name: string, value: string): unknown;
+}
+
+type Handler = ReturnType<ExecutionContext['getHandler']>;
+type Controller = ReturnType<ExecutionContext['getClass']>;
+
+/** What the decorators say of a route (a handler of a controller class). */
+interface RouteMetadata {
+  readonly isPublic: boolean;
+  readonly scope: Scope | undefined;
+}
 
 /**
  * Authenticates every request that reaches a route, unless the route or its controller is
@@ -53,12 +67,23 @@ type PlatformRequest = ExpressLikeRequest | FastifyLikeRequest;
  */
 @Injectable()
 export class OrkestaAuthGuard implements CanActivate {
+  /**
+   * Route metadata, read once per handler and class (a handler inherited by several controller
+   * classes is one function): decorators are applied when classes are defined, so what they say
+   * does not change while the application runs, and reading it is most of a guard's own cost.
+   */
+  readonly #routes = new WeakMap<Handler, WeakMap<Controller, RouteMetadata>>();
+
   constructor(
     protected readonly reflector: Reflector,
     @Inject(Authenticator) protected readonly authenticator: Authenticator,
   ) {}
 
-  async canActivate(context: ExecutionContext): Promise<boolean> {
+  /**
+   * Answers synchronously when the core does (a cached key, any refusal before a lookup), so
+   * Nest need not wait a turn of the event loop; returns a promise only while a key is looked up.
+   */
+  canActivate(context: ExecutionContext): boolean | Promise<boolean> {
     if (this.isPublic(context)) return true;
     if (context.getType() !== 'http') {
       // Fail closed, and say why: this guard reads HTTP requests only.
@@ -66,24 +91,31 @@ export class OrkestaAuthGuard implements CanActivate {
         `OrkestaAuthGuard guards HTTP requests only, not "${context.getType()}": mark the handler @Public() or set globalGuard: false`,
       );
     }
-    const http = context.switchToHttp();
-    const request = http.getRequest<PlatformRequest>();
-    const result = await this.authenticator.authenticateMaybeSync(
+    // An HTTP handler's arguments are (request, response, next). switchToHttp() would give the
+    // same two, at the price of three closures added to the context on every request.
+    const request = context.getArgByIndex<PlatformRequest>(0);
+    const response = context.getArgByIndex<PlatformResponse>(1);
+    const result = this.authenticator.authenticateMaybeSync(
       this.toAuthRequest(request, this.workspaceOf(context), this.requiredScope(context)),
     );
-    // Express and Fastify replies both have `header()`.
-    const response = http.getResponse<{ header(name: string, value: string): unknown }>();
+    return result instanceof Promise
+      ? result.then((settled) => this.#conclude(settled, request, response))
+      : this.#conclude(result, request, response);
+  }
+
+  /** Admits the request with its key, or throws the refusal with its headers set. */
+  #conclude(result: AuthResult, request: PlatformRequest, response: PlatformResponse): true {
     if (result.ok) {
       request.auth = result.key;
       if (result.headers !== undefined) {
-        for (const [name, value] of Object.entries(result.headers)) response.header(name, value);
+        for (const name in result.headers) response.header(name, result.headers[name]!);
       }
       return true;
     }
     const rendered = this.authenticator.render(result.error);
     // Set here as well as by the module's filter, so that any filter that sends the exception
     // sends the challenge and Retry-After too.
-    for (const [name, value] of Object.entries(rendered.headers)) response.header(name, value);
+    for (const name in rendered.headers) response.header(name, rendered.headers[name]!);
     throw new OrkestaAuthException(result.error, rendered);
   }
 
@@ -92,18 +124,46 @@ export class OrkestaAuthGuard implements CanActivate {
    * handler asks for a `@Scope()` of its own (the handler wins over its class).
    */
   protected isPublic(context: ExecutionContext): boolean {
-    const handler = context.getHandler();
-    const own = this.reflector.get<boolean | undefined>(PUBLIC_METADATA, handler);
-    if (own !== undefined) return own;
-    if (this.reflector.get<Scope | undefined>(SCOPE_METADATA, handler) !== undefined) return false;
-    return this.reflector.get<boolean | undefined>(PUBLIC_METADATA, context.getClass()) === true;
+    return this.#route(context).isPublic;
   }
 
   /** The `@Scope()` of the handler, else of its class. */
   protected requiredScope(context: ExecutionContext): Scope | undefined {
+    return this.#route(context).scope;
+  }
+
+  #route(context: ExecutionContext): RouteMetadata {
+    const handler = context.getHandler();
+    const controller = context.getClass();
+    let byClass = this.#routes.get(handler);
+    let route = byClass?.get(controller);
+    if (route === undefined) {
+      route = {
+        isPublic: this.#readPublic(handler, controller),
+        scope: this.#readScope(handler, controller),
+      };
+      if (byClass === undefined) {
+        byClass = new WeakMap();
+        this.#routes.set(handler, byClass);
+      }
+      byClass.set(controller, route);
+    }
+    return route;
+  }
+
+  #readPublic(handler: Handler, controller: Controller): boolean {
+    const own = this.reflector.get<boolean | undefined>(PUBLIC_METADATA, handler);
+    if (own !== undefined) return own;
+    if (this.reflector.get<Scope | undefined>(SCOPE_METADATA, handler) !== undefined) {
+      return false;
+    }
+    return this.reflector.get<boolean | undefined>(PUBLIC_METADATA, controller) === true;
+  }
+
+  #readScope(handler: Handler, controller: Controller): Scope | undefined {
     return this.reflector.getAllAndOverride<Scope | undefined>(SCOPE_METADATA, [
-      context.getHandler(),
-      context.getClass(),
+      handler,
+      controller,
     ]);
   }
 

@@ -18,7 +18,9 @@ import {
   BaseExceptionFilter,
   HttpAdapterHost,
   NestFactory,
+  Reflector,
 } from '@nestjs/core';
+import { ExecutionContextHost } from '@nestjs/core/internal';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import request from 'supertest';
@@ -33,6 +35,7 @@ import {
   generateSigningKey,
   KeyLookup,
   MemoryKeyStore,
+  OrkestaAuthException,
   OrkestaAuthGuard,
   OrkestaAuthModule,
   OrkestaJwksModule,
@@ -282,6 +285,40 @@ describe('answers that hold whatever the application adds', () => {
     });
   });
 
+  it('one inherited handler follows the @Scope and @Public of each controller it serves', async () => {
+    // The guard reads a route's metadata once per handler and class: the same handler function
+    // under two classes must still get each class's own answer, whichever is asked first.
+    class Reports {
+      @Get()
+      list(@ApiKey() key: AuthenticatedKey | undefined) {
+        return { keyId: key?.keyId ?? null };
+      }
+    }
+    @Controller('open-reports')
+    @Public()
+    class OpenReports extends Reports {}
+    @Controller('admin-reports')
+    @Scope('admin')
+    class AdminReports extends Reports {}
+    const http = await start([OrkestaAuthModule.forRoot({ store, ...local })], {
+      controllers: [OpenReports, AdminReports],
+    });
+    for (let round = 0; round < 2; round++) {
+      const open = await http.get('/open-reports');
+      expect(open.status).toBe(200);
+      expect(open.body).toEqual({ keyId: null });
+      const readOnly = await http
+        .get('/admin-reports')
+        .set('Authorization', `Bearer ${keys.readOnly}`);
+      expect(readOnly.status).toBe(403);
+      expect(readOnly.body.code).toBe('insufficient_scope');
+      expect((await http.get('/admin-reports')).body.code).toBe('missing_api_key');
+      const admin = await http.get('/admin-reports').set('Authorization', `Bearer ${keys.admin}`);
+      expect(admin.status).toBe(200);
+      expect(admin.body).toEqual({ keyId: keys.admin.split('_')[2] });
+    }
+  });
+
   it('a catch-all global filter built on BaseExceptionFilter sends the same status, headers and body', async () => {
     @Catch()
     class CatchAll extends BaseExceptionFilter {}
@@ -467,6 +504,48 @@ describe('OrkestaJwksModule', () => {
     expect(() => OrkestaJwksModule.forRoot({ jwks: { keys: [privateKey as never] } })).toThrow(
       ConfigurationError,
     );
+  });
+});
+
+describe('OrkestaAuthGuard.canActivate', () => {
+  it('answers at once for a cached key and for a refusal before any lookup; a promise only while a key is looked up', async () => {
+    const fresh = await issue('read-only');
+    const authenticator = new Authenticator({ store, ...local });
+    const guard = new OrkestaAuthGuard(new Reflector(), authenticator);
+    const headers: Record<string, string> = {};
+    const context = (authorization?: string) => {
+      const rawHeaders = authorization === undefined ? [] : ['Authorization', authorization];
+      const req = { rawHeaders, secure: false, path: '/payments' } as { auth?: AuthenticatedKey };
+      const res = { header: (name: string, value: string) => (headers[name] = value) };
+      const host = new ExecutionContextHost(
+        [req, res],
+        PaymentsController,
+        PaymentsController.prototype.list,
+      );
+      host.setType('http');
+      return { host, req };
+    };
+
+    const first = context(`Bearer ${fresh}`);
+    const looking = guard.canActivate(first.host);
+    expect(looking).toBeInstanceOf(Promise);
+    await expect(looking).resolves.toBe(true);
+    expect(first.req.auth?.keyId).toBe(fresh.split('_')[2]);
+
+    const cached = context(`Bearer ${fresh}`);
+    expect(guard.canActivate(cached.host)).toBe(true);
+    expect(cached.req.auth?.keyId).toBe(fresh.split('_')[2]);
+
+    let refusal: unknown;
+    try {
+      guard.canActivate(context().host); // throws synchronously: no promise to wait for
+    } catch (error) {
+      refusal = error;
+    }
+    expect(refusal).toBeInstanceOf(OrkestaAuthException);
+    expect((refusal as OrkestaAuthException).error.code).toBe('missing_api_key');
+    expect(headers['WWW-Authenticate']).toBe('Bearer realm="api"');
+    await authenticator.close();
   });
 });
 

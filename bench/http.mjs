@@ -1,0 +1,515 @@
+// The HTTP benchmark machinery every framework's section uses (express-http.mjs, koa-http.mjs,
+// nest-http.mjs): one server process per mode (a bench/*-server.mjs script), autocannon in
+// this process, the same request to every mode, rounds in rotating order, medians.
+//
+// Every request of every mode carries the same `Authorization: Bearer <key>` header (a valid,
+// cached key of every authenticating server), so all modes receive byte-identical requests.
+
+import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { generateApiKey } from '@orkesta/auth';
+import autocannon from 'autocannon';
+import {
+  formatInteger,
+  formatRatio,
+  markdownTable,
+  median,
+  positiveNumber,
+  ratio,
+  sum,
+  verdictRow,
+} from './common.mjs';
+import { ROUTE } from './server-common.mjs';
+
+/** The variables every HTTP section reads. */
+export const HTTP_ENV = [
+  'BENCH_ROUNDS',
+  'BENCH_DURATION',
+  'BENCH_WARMUP',
+  'BENCH_CONNECTIONS',
+  'BENCH_PERF',
+];
+
+/**
+ * A section of run.mjs for one group of modes (see `runHttpBench`): measures it, compares the
+ * pairs `comparisons` (`[of, over]` mode names), and puts each of `targets` (`{ of, over,
+ * figure, floor?, aim? }`, a ratio of median req/s; without a floor it is only reported) in the
+ * Verdict table, with whether every request got a 200. `about` is the markdown that says what
+ * the modes are; `baseline` the mode the medians table compares every mode with.
+ */
+export function httpSection({ id, title, env = [], group, about, baseline, comparisons, targets }) {
+  return {
+    id,
+    title,
+    env: [...HTTP_ENV, ...env],
+    async run({ log, pinning }) {
+      const result = await runHttpBench(group, { log, settings: httpSettings(), pinning });
+      return httpReport(result, { about, baseline, comparisons, targets });
+    },
+  };
+}
+
+/** The report of an HTTP section from a result of `runHttpBench` (see `httpSection`). */
+export function httpReport(result, { about, baseline, comparisons, targets }) {
+  const compared = comparisons.map(([of, over]) => compare(result, of, over));
+  return {
+    settings: `${result.group}: ${formatHttpSettings(result)}`,
+    verdicts: [
+      ...targets.map(({ of, over, figure, floor, aim }) =>
+        verdictRow({
+          figure: `${figure}, median req/s`,
+          value: compare(result, of, over).requestsPerSecond,
+          floor,
+          aim,
+          format: formatRatio,
+        }),
+      ),
+      answeredVerdict(result),
+    ],
+    body: httpSectionBody(result, { about, baseline, comparisons: compared }),
+    failures: result.failures,
+  };
+}
+
+/** Settings from the environment, with the defaults `pnpm bench` uses. */
+export function httpSettings(env = process.env) {
+  return {
+    rounds: positiveNumber(env, 'BENCH_ROUNDS', 9, { integer: true }),
+    durationSeconds: positiveNumber(env, 'BENCH_DURATION', 4, { integer: true }),
+    warmupSeconds: positiveNumber(env, 'BENCH_WARMUP', 5, { integer: true }),
+    connections: positiveNumber(env, 'BENCH_CONNECTIONS', 10, { integer: true }),
+    perf: perfPlan(env),
+  };
+}
+
+/**
+ * Whether the servers' instructions can be counted with `perf stat` (Linux perf with access to
+ * the hardware counter; `BENCH_PERF=0` turns it off). Instructions a request hardly move with
+ * other load on the machine, unlike time: on a shared machine, their ratios are the steadier
+ * figure.
+ */
+export function perfPlan(env = process.env) {
+  if (env.BENCH_PERF === '0') return { enabled: false, reason: 'off (BENCH_PERF=0)' };
+  const probe = spawnSync('perf', ['stat', '-x', ',', '-e', 'instructions:u', 'true'], {
+    encoding: 'utf8',
+  });
+  if (probe.error !== undefined || probe.status !== 0 || !/^\d+,/m.test(probe.stderr)) {
+    return { enabled: false, reason: 'off (perf cannot count instructions here)' };
+  }
+  return { enabled: true, reason: 'perf stat, instructions:u + instructions:k of the server' };
+}
+
+/** The settings as one line of the Run table. */
+export function formatHttpSettings(result) {
+  const s = result.settings;
+  return (
+    `${s.rounds} rounds × ${result.modes.length} modes × ${s.durationSeconds} s, after ` +
+    `${s.warmupSeconds} s warm-up per server; ${s.connections} connections, no pipelining; ` +
+    `instructions: ${s.perf.reason}`
+  );
+}
+
+/**
+ * Measures one group of modes against each other. `group.server` is the server script (a URL),
+ * `group.modes` lists `{ name, auth, rateLimited }`: `auth` is `'orkesta'` for our middleware
+ * (which must refuse a missing key with 401 `missing_api_key` and a wrong one with 401
+ * `invalid_api_key`), `'peer'` for another library (401 for both), `'none'` for no auth.
+ *
+ * Starts one server per mode, checks each answers as it should, warms each up, then measures
+ * `settings.rounds` rounds; every round measures every mode once, in a rotating order so that
+ * no mode always runs first or last. `failures` lists every request that did not get a 200
+ * (and every failed check); it must be empty for the figures to mean anything.
+ */
+export async function runHttpBench(group, { log = () => {}, settings = httpSettings(), pinning }) {
+  const servers = new Map();
+  const modes = group.modes.map((m) => m.name);
+  try {
+    const key = generateApiKey('test').token;
+    for (const mode of group.modes) {
+      servers.set(mode.name, await startServer(group.server, mode.name, pinning, key));
+    }
+    const headers = { authorization: `Bearer ${key}` };
+    const failures = [];
+
+    for (const mode of group.modes) {
+      for (const problem of await checkServer(mode, servers.get(mode.name).url, headers)) {
+        failures.push(`${group.name} ${mode.name}: ${problem}`);
+      }
+    }
+    if (failures.length > 0) return summarize(group, settings, [], failures);
+
+    for (const mode of modes) {
+      log(`${group.name}: warming up ${mode} (${settings.warmupSeconds} s)…`);
+      const warm = await load(servers.get(mode).url, headers, settings, settings.warmupSeconds);
+      failures.push(...requestFailures(warm, `${group.name} ${mode} warm-up`));
+    }
+
+    const rounds = [];
+    for (let round = 1; round <= settings.rounds; round++) {
+      const shift = (round - 1) % modes.length;
+      for (const mode of [...modes.slice(shift), ...modes.slice(0, shift)]) {
+        const row = await measure(servers.get(mode), headers, settings);
+        row.round = round;
+        rounds.push(row);
+        failures.push(...row.failures.map((f) => `${group.name} ${mode} round ${round}: ${f}`));
+        log(
+          `${group.name} round ${round} ${mode.padEnd(12)} ${Math.round(row.requestsPerSecond)} req/s, ` +
+            `server ${row.serverCpuMicrosPerRequest.toFixed(1)} µs CPU/req, ` +
+            `${formatKiloInstructions(row.serverInstructionsPerRequest)} instructions/req ` +
+            `(${Math.round(row.serverCpuShare * 100)} % of a core; autocannon ` +
+            `${Math.round(row.clientCpuShare * 100)} %), non-2xx ${row.non2xx}`,
+        );
+      }
+    }
+    return summarize(group, settings, rounds, failures);
+  } finally {
+    for (const server of servers.values()) server.stop();
+  }
+}
+
+/** One mode for `durationSeconds`: throughput, latency and the CPU both sides spent. */
+async function measure(server, headers, settings) {
+  const counter = settings.perf.enabled ? await countInstructions(server.pid) : undefined;
+  const cpuBefore = await server.cpu();
+  const clientBefore = process.cpuUsage();
+  const measured = await load(server.url, headers, settings, settings.durationSeconds);
+  const client = process.cpuUsage(clientBefore);
+  const cpuAfter = await server.cpu();
+  const instructions = counter === undefined ? Number.NaN : await counter.stop();
+  const cpuMicros = cpuAfter.user - cpuBefore.user + (cpuAfter.system - cpuBefore.system);
+  const completed = measured.requests.total;
+  return {
+    mode: server.mode,
+    requestsPerSecond: measured['2xx'] / measured.duration,
+    completed,
+    non2xx: measured.non2xx,
+    errors: measured.errors,
+    timeouts: measured.timeouts,
+    latencyP50Ms: measured.latency.p50,
+    latencyP99Ms: measured.latency.p99,
+    serverCpuMicrosPerRequest: completed > 0 ? cpuMicros / completed : Number.NaN,
+    serverCpuShare: cpuMicros / 1e6 / measured.duration,
+    clientCpuShare: (client.user + client.system) / 1e6 / measured.duration,
+    serverInstructionsPerRequest: completed > 0 ? instructions / completed : Number.NaN,
+    failures: requestFailures(measured, ''),
+  };
+}
+
+/**
+ * Starts counting the instructions (user and kernel) of process `pid`; `stop()` ends the count
+ * and resolves to it. The count covers a little more than the load (perf's start and stop),
+ * time in which an idle server executes next to nothing.
+ */
+async function countInstructions(pid) {
+  const perf = spawn(
+    'perf',
+    ['stat', '-x', ',', '-e', 'instructions:u,instructions:k', '-p', String(pid)],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  let report = '';
+  perf.stderr.setEncoding('utf8').on('data', (chunk) => {
+    report += chunk;
+  });
+  const exited = once(perf, 'exit');
+  // perf prints nothing until it stops: give it a moment to attach before the load starts.
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  return {
+    async stop() {
+      perf.kill('SIGINT');
+      await exited;
+      return sum(['instructions:u', 'instructions:k'].map((event) => perfCount(report, event)));
+    },
+  };
+}
+
+/** The count of `event` in `perf stat -x ,` output; NaN when perf did not count it. */
+export function perfCount(report, event) {
+  const line = report.split('\n').find((l) => l.split(',')[2] === event);
+  const value = Number(line?.split(',')[0]);
+  return line === undefined || !Number.isFinite(value) ? Number.NaN : value;
+}
+
+/** Medians per mode over the rounds. */
+function summarize(group, settings, rounds, failures) {
+  const medians = {};
+  for (const mode of group.modes) {
+    const mine = rounds.filter((r) => r.mode === mode.name);
+    medians[mode.name] = {
+      requestsPerSecond: median(mine.map((r) => r.requestsPerSecond)),
+      serverCpuMicrosPerRequest: median(mine.map((r) => r.serverCpuMicrosPerRequest)),
+      serverCpuShare: median(mine.map((r) => r.serverCpuShare)),
+      clientCpuShare: median(mine.map((r) => r.clientCpuShare)),
+      latencyP99Ms: median(mine.map((r) => r.latencyP99Ms)),
+      serverInstructionsPerRequest: median(mine.map((r) => r.serverInstructionsPerRequest)),
+      non2xx: sum(mine.map((r) => r.non2xx)),
+      completed: sum(mine.map((r) => r.completed)),
+    };
+  }
+  return {
+    group: group.name,
+    settings,
+    modes: group.modes.map((m) => m.name),
+    rounds,
+    medians,
+    failures,
+    ok: failures.length === 0 && rounds.length > 0,
+  };
+}
+
+/**
+ * `of` against `over`, both modes of one result: the ratio of median req/s; the ratios of server
+ * CPU time and of server instructions per request, inverted (over / of: what the throughput
+ * ratio would be on a purely CPU-bound server; instructions are the least moved by other load
+ * on the machine); and what a request of `of` costs more than one of `over`.
+ */
+export function compare(result, of, over) {
+  const a = result.medians[of];
+  const b = result.medians[over];
+  return {
+    of,
+    over,
+    requestsPerSecond: ratio(a.requestsPerSecond, b.requestsPerSecond),
+    cpuPerRequest: ratio(b.serverCpuMicrosPerRequest, a.serverCpuMicrosPerRequest),
+    cpuCostMicros: a.serverCpuMicrosPerRequest - b.serverCpuMicrosPerRequest,
+    instructionsPerRequest: ratio(b.serverInstructionsPerRequest, a.serverInstructionsPerRequest),
+    instructionsCost: a.serverInstructionsPerRequest - b.serverInstructionsPerRequest,
+  };
+}
+
+/** The Verdict row saying whether every request of every round got a 200. */
+export function answeredVerdict(result) {
+  const completed = sum(result.rounds.map((r) => r.completed));
+  const non2xx = sum(result.rounds.map((r) => r.non2xx));
+  return {
+    figure: `${result.group}: every request answered 200`,
+    floor: 'all',
+    aim: 'all',
+    measured: `${formatInteger(completed - non2xx)} of ${formatInteger(completed)}`,
+    mark: result.ok ? 'pass' : 'FAIL (see Failures)',
+    pass: result.ok,
+  };
+}
+
+async function startServer(script, mode, pinning, key) {
+  const node = [process.execPath, fileURLToPath(script), mode];
+  const [command, ...args] = pinning?.enabled
+    ? ['taskset', '-c', String(pinning.serverCpu), ...node]
+    : node;
+  const child = spawn(command, args, {
+    stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
+    env: { ...process.env, BENCH_API_KEY: key },
+  });
+  const exited = once(child, 'exit').then(([code, signal]) => {
+    throw new Error(`the ${mode} server exited early (code ${code}, signal ${signal})`);
+  });
+  exited.catch(() => {});
+  const lines = createInterface({ input: child.stdout });
+  const firstLine = once(lines, 'line').then(([line]) => JSON.parse(line));
+  const ready = once(child, 'message').then(([message]) => message);
+  const [announced, message] = await Promise.race([Promise.all([firstLine, ready]), exited]);
+  if (announced.port !== message.port || message.type !== 'ready') {
+    throw new Error(`the ${mode} server announced itself inconsistently`);
+  }
+  let nextId = 0;
+  const cpu = async () => {
+    const id = ++nextId;
+    const answer = new Promise((resolve) => {
+      const onMessage = (m) => {
+        if (m?.type === 'cpu' && m.id === id) {
+          child.off('message', onMessage);
+          resolve(m.cpu);
+        }
+      };
+      child.on('message', onMessage);
+    });
+    child.send({ type: 'cpu', id });
+    return Promise.race([answer, exited]);
+  };
+  return {
+    mode,
+    pid: child.pid,
+    url: `http://127.0.0.1:${announced.port}${ROUTE}`,
+    cpu,
+    stop: () => {
+      lines.close();
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    },
+  };
+}
+
+/**
+ * One request with the key (must be 200 and the account list); for an authenticating mode, also
+ * a request without a key and one with a wrong key, which must be refused: proof that the
+ * middleware is really in the way.
+ */
+async function checkServer(mode, url, headers) {
+  const problems = [];
+  const good = await fetch(url, { headers });
+  const body = await good.text();
+  if (good.status !== 200) problems.push(`a request with the key got ${good.status}: ${body}`);
+  else if (JSON.parse(body).data?.length !== 2) {
+    problems.push('the 200 body is not the account list');
+  }
+  if (mode.rateLimited && !/^"read-only";r=\d+;t=\d+$/.test(good.headers.get('ratelimit') ?? '')) {
+    problems.push(
+      `an admitted request carried no RateLimit field: ${good.headers.get('ratelimit')}`,
+    );
+  }
+  if (mode.auth === 'none') return problems;
+  const wrong =
+    headers.authorization.slice(0, -1) + (headers.authorization.endsWith('0') ? '1' : '0');
+  const refusals = [
+    ['without a key', {}, 'missing_api_key'],
+    ['with a wrong key', { authorization: wrong }, 'invalid_api_key'],
+  ];
+  for (const [what, sent, code] of refusals) {
+    const response = await fetch(url, { headers: sent });
+    const refusal = await response.json().catch(() => ({}));
+    if (response.status !== 401 || (mode.auth === 'orkesta' && refusal.code !== code)) {
+      problems.push(`a request ${what} got ${response.status} ${refusal.code ?? ''}`.trim());
+    }
+  }
+  return problems;
+}
+
+function load(url, headers, settings, durationSeconds) {
+  return autocannon({
+    url,
+    headers,
+    connections: settings.connections,
+    pipelining: 1,
+    duration: durationSeconds,
+  });
+}
+
+function requestFailures(measured, label) {
+  const at = label === '' ? '' : `${label}: `;
+  const failures = [];
+  if (measured.non2xx > 0) {
+    const codes = Object.entries(measured.statusCodeStats)
+      .filter(([code]) => !code.startsWith('2'))
+      .map(([code, { count }]) => `${count}× ${code}`)
+      .join(', ');
+    failures.push(`${at}${measured.non2xx} non-2xx responses (${codes})`);
+  }
+  if (measured.errors > 0) failures.push(`${at}${measured.errors} connection errors`);
+  if (measured.timeouts > 0) failures.push(`${at}${measured.timeouts} timeouts`);
+  if (measured['2xx'] === 0) failures.push(`${at}no successful response at all`);
+  return failures;
+}
+
+/** Thousands of instructions, one decimal; `n/a` when not counted. */
+function formatKiloInstructions(value) {
+  return Number.isFinite(value) ? `${(value / 1_000).toFixed(1)}k` : 'n/a';
+}
+
+/** Medians per mode, against `baseline` (a mode name), as a markdown table. */
+export function formatHttpMedians(result, baseline) {
+  const base = result.medians[baseline];
+  return markdownTable(
+    [
+      'mode',
+      'median req/s',
+      `× ${baseline}`,
+      'server CPU µs/req',
+      `× ${baseline}`,
+      'server instructions/req',
+      `× ${baseline}`,
+      'server CPU, share of a core',
+      'autocannon CPU, share of a core',
+      'p99 latency ms',
+      'non-2xx',
+    ],
+    result.modes.map((mode) => {
+      const m = result.medians[mode];
+      return [
+        mode,
+        formatInteger(m.requestsPerSecond),
+        formatRatio(ratio(m.requestsPerSecond, base.requestsPerSecond)),
+        m.serverCpuMicrosPerRequest.toFixed(1),
+        formatRatio(ratio(m.serverCpuMicrosPerRequest, base.serverCpuMicrosPerRequest)),
+        formatKiloInstructions(m.serverInstructionsPerRequest),
+        formatRatio(ratio(m.serverInstructionsPerRequest, base.serverInstructionsPerRequest)),
+        `${(m.serverCpuShare * 100).toFixed(0)} %`,
+        `${(m.clientCpuShare * 100).toFixed(0)} %`,
+        String(m.latencyP99Ms),
+        String(m.non2xx),
+      ];
+    }),
+    { rightAligned: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10] },
+  );
+}
+
+/** Comparisons (from `compare`) as a markdown table. */
+export function formatComparisons(comparisons) {
+  return markdownTable(
+    [
+      'comparison',
+      'median req/s, ratio',
+      'server CPU per request, inverse ratio',
+      'server instructions per request, inverse ratio',
+      'server CPU per request, difference',
+      'server instructions per request, difference',
+    ],
+    comparisons.map((c) => [
+      `${c.of} / ${c.over}`,
+      formatRatio(c.requestsPerSecond),
+      formatRatio(c.cpuPerRequest),
+      formatRatio(c.instructionsPerRequest),
+      Number.isFinite(c.cpuCostMicros) ? `${c.cpuCostMicros.toFixed(1)} µs` : 'n/a',
+      formatKiloInstructions(c.instructionsCost),
+    ]),
+    { rightAligned: [1, 2, 3, 4, 5] },
+  );
+}
+
+/** Every measured round, as a markdown table, folded away. */
+export function formatHttpRounds(result) {
+  const table = markdownTable(
+    [
+      'round',
+      'mode',
+      'req/s',
+      'server CPU µs/req',
+      'server instructions/req',
+      'p50 ms',
+      'p99 ms',
+      'non-2xx',
+      'errors',
+    ],
+    result.rounds.map((r) => [
+      String(r.round),
+      r.mode,
+      formatInteger(r.requestsPerSecond),
+      r.serverCpuMicrosPerRequest.toFixed(1),
+      formatKiloInstructions(r.serverInstructionsPerRequest),
+      String(r.latencyP50Ms),
+      String(r.latencyP99Ms),
+      String(r.non2xx),
+      String(r.errors + r.timeouts),
+    ]),
+    { rightAligned: [0, 2, 3, 4, 5, 6, 7, 8] },
+  );
+  return `<details><summary>Every round</summary>\n\n${table}\n\n</details>`;
+}
+
+/**
+ * The body of an HTTP section: the medians, the comparisons, every round, and the failures;
+ * `about` (markdown) says what the modes are.
+ */
+export function httpSectionBody(result, { about, baseline, comparisons }) {
+  if (result.rounds.length === 0) {
+    return `${about}\n\nNo round was measured: ${result.failures.join('; ')}`;
+  }
+  return [
+    about,
+    '',
+    formatHttpMedians(result, baseline),
+    '',
+    formatComparisons(comparisons),
+    '',
+    formatHttpRounds(result),
+  ].join('\n');
+}
