@@ -327,7 +327,10 @@ function mutate(token: string, m: Mutation): string {
         ? token.slice(0, m.at) + token[m.at + 1] + token[m.at] + token.slice(m.at + 2)
         : token;
     case 'flip-case': {
+      // ASCII letters only: Unicode case maps leave Latin-1 (ÿ → Ÿ U+0178, µ → Μ), and a header
+      // value must stay in the bytes HTTP can carry.
       const c = token.charAt(m.at);
+      if (!/^[A-Za-z]$/.test(c)) return token;
       const flipped = c === c.toUpperCase() ? c.toLowerCase() : c.toUpperCase();
       return token.slice(0, m.at) + flipped + token.slice(m.at + 1);
     }
