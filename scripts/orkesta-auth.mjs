@@ -14,7 +14,8 @@ if (needed.some((file) => !existsSync(new URL(file, root)))) {
   process.stderr.write(
     'orkesta-auth: the CLI is not built yet: run `pnpm build` (or `pnpm start`, which builds) first\n',
   );
-  process.exitCode = 1;
+  // 3, as when the store cannot be used: 1 would read as "invalid key" to `keys verify` scripts.
+  process.exitCode = 3;
 } else {
   await import(new URL('packages/cli/dist/bin.js', root).href);
 }

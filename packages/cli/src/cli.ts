@@ -13,6 +13,7 @@ import {
   type KeyStatus,
   type KeyStore,
   keyKind,
+  keyNotFoundError,
   SCOPES,
 } from '@orkesta/auth';
 import { describeError } from '@orkesta/auth-store-postgres';
@@ -170,7 +171,10 @@ function checkShape(
   }
   if (command.argument === undefined) {
     if (rest.length > 0) {
-      throw new UsageError(`${command.path.join(' ')} takes no argument; got "${rest[0]}"`);
+      // The argument is not repeated: it may be a key typed where it does not belong.
+      throw new UsageError(
+        `${command.path.join(' ')} takes no argument (got ${rest.length})${command.path.at(-1) === 'verify' ? ': the key goes on stdin, never on the command line' : ''}`,
+      );
     }
     return undefined;
   }
@@ -179,10 +183,6 @@ function checkShape(
   if (rest.length > 1)
     throw new UsageError(`${command.path.join(' ')} takes one ${command.argument}`);
   return rest[0];
-}
-
-function notFound(id: string): KeyManagementError {
-  return new KeyManagementError('api_key_not_found', `no API key with id ${JSON.stringify(id)}`);
 }
 
 function guard(values: Values): { workspaceId?: string } {
@@ -314,7 +314,7 @@ async function show(context: Context): Promise<ExitCode> {
   const info = await withStore(context, (_, keys) =>
     storeCall(() => keys.get(id, guard(context.values))),
   );
-  if (info === undefined) throw notFound(id);
+  if (info === undefined) throw keyNotFoundError(id);
   print(context, keyJson(info), keyDetails(info));
   return EXIT_OK;
 }

@@ -38,7 +38,8 @@ export const EXIT_CODES = [
   { code: 2, meaning: 'usage: unknown command or option, a missing or bad value' },
   {
     code: 3,
-    meaning: 'the store cannot be used: unreachable, not migrated, not a key store, or failing',
+    meaning:
+      'the store cannot be used (unreachable, not migrated, not a key store, failing), or the CLI is not built',
   },
 ] as const;
 

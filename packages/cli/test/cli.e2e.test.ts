@@ -193,8 +193,18 @@ describe.each(BACKENDS)('orkesta-auth on $name', (backend) => {
       expect(stderr).toContain('api_key_not_found');
       expect(stderr).toContain('NoSuchKeyId1');
     }
+    // A whole key pasted where its id belongs is not found, and never repeated.
+    const { id, key } = create(store);
+    for (const command of ['show', 'revoke', 'rotate']) {
+      const stderr = failed(cli(['keys', command, key, '--store', store]), 1);
+      expect(stderr).toContain('api_key_not_found');
+      expectNoSecret(stderr, [key]);
+    }
+    // Nor is a key given to a command that takes none (verify reads it from stdin).
+    for (const command of ['verify', 'list']) {
+      expectNoSecret(failed(cli(['keys', command, key, '--store', store]), 2), [key]);
+    }
     // A key of another workspace is not found either, with --workspace.
-    const { id } = create(store);
     for (const command of ['show', 'revoke', 'rotate']) {
       failed(cli(['keys', command, id, '--workspace', 'ws_other', '--store', store]), 1);
     }

@@ -49,7 +49,7 @@ describe('pnpm orkesta-auth at the repository root', () => {
         encoding: 'utf8',
       },
     );
-    expect(run.status).toBe(1);
+    expect(run.status).toBe(3);
     expect(run.stdout).toBe('');
     expect(run.stderr).toMatch(/^orkesta-auth: [^\n]*pnpm build[^\n]*\n$/);
   });

@@ -73,7 +73,7 @@ export type {
   RotateKeyInput,
   WorkspaceGuard,
 } from './key-manager.js';
-export { createKeyManager, IssuedKey, KeyManager } from './key-manager.js';
+export { createKeyManager, IssuedKey, KeyManager, keyNotFoundError } from './key-manager.js';
 export type { ListPosition } from './memory-store.js';
 export { decodeListCursor, encodeListCursor, MemoryKeyStore } from './memory-store.js';
 export type {

@@ -254,7 +254,7 @@ export class KeyManager {
     const now = this.#now();
     if (record.revokedAt !== null) return this.#info(record, now);
     const updated = await this.#store.update(id, { revokedAt: new Date(now) });
-    if (updated === undefined) throw notFound(id);
+    if (updated === undefined) throw keyNotFoundError(id);
     await this.#publish([id]);
     return this.#info(updated, now);
   }
@@ -271,7 +271,7 @@ export class KeyManager {
     const policy = keyRateLimit(rateLimit);
     await this.#require(id, guard);
     const updated = await this.#store.update(id, { rateLimit: policy });
-    if (updated === undefined) throw notFound(id);
+    if (updated === undefined) throw keyNotFoundError(id);
     await this.#publish([id]);
     return this.#info(updated, this.#now());
   }
@@ -328,7 +328,7 @@ export class KeyManager {
     if (previous === undefined) {
       // The old key vanished between reading and updating it: no rotation took place.
       await this.#withdraw(issued, now);
-      throw notFound(id);
+      throw keyNotFoundError(id);
     }
     await this.#publish([id, issued.record.id]);
     return { issued, previous: this.#info(previous, now) };
@@ -430,7 +430,7 @@ export class KeyManager {
 
   async #require(id: string, guard: WorkspaceGuard): Promise<ApiKeyRecord> {
     const record = await this.#find(id, guard);
-    if (record === undefined) throw notFound(id);
+    if (record === undefined) throw keyNotFoundError(id);
     return record;
   }
 
@@ -478,10 +478,10 @@ function invalid(detail: string): KeyManagementError {
 }
 
 /**
- * Names the id only when it has an id's form: what was given may be a whole key pasted where its
- * id belongs, and the message goes to a client and to logs.
+ * `api_key_not_found` for `id`, naming the id only when it has an id's form: what was given may
+ * be a whole key pasted where its id belongs, and the message goes to a client and to logs.
  */
-function notFound(id: unknown): KeyManagementError {
+export function keyNotFoundError(id: unknown): KeyManagementError {
   const which = isKeyIdForm(id) ? `with id ${id}` : 'with that id (a key id is 12 characters)';
   return new KeyManagementError('api_key_not_found', `no API key ${which}`);
 }

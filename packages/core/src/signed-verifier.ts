@@ -16,7 +16,8 @@ export interface RemoteJwksOptions {
   readonly url: string | URL;
   /**
    * The least time between two fetches, in ms: a key with an unknown `kid` makes one fetch at
-   * most per cool-down (and concurrent ones share it). Default 30,000.
+   * most per cool-down (and concurrent ones share it), and after a failed fetch none is tried
+   * again for as long (keys not verified yet get 503 meanwhile). Default 30,000.
    */
   readonly cooldownMs?: number;
   /** How long a fetched JWKS serves before it is fetched again, in ms. Default 600,000. */
@@ -199,13 +200,14 @@ function remoteKeySet(options: RemoteJwksOptions): JWTVerifyGetKey {
       'signedKeys.jwks.url must be https: (http: only on a loopback address), or anyone on the way could hand you keys',
     );
   }
-  return createRemoteJWKSet(url, {
-    cooldownDuration: positiveInteger(
-      options.cooldownMs,
-      'signedKeys.jwks.cooldownMs',
-      30_000,
-      MAX_TIMER_MS,
-    ),
+  const cooldownMs = positiveInteger(
+    options.cooldownMs,
+    'signedKeys.jwks.cooldownMs',
+    30_000,
+    MAX_TIMER_MS,
+  );
+  const fetched = createRemoteJWKSet(url, {
+    cooldownDuration: cooldownMs,
     cacheMaxAge: positiveInteger(options.maxAgeMs, 'signedKeys.jwks.maxAgeMs', 600_000),
     timeoutDuration: positiveInteger(
       options.timeoutMs,
@@ -214,6 +216,22 @@ function remoteKeySet(options: RemoteJwksOptions): JWTVerifyGetKey {
       MAX_TIMER_MS,
     ),
   });
+  // jose's cool-down counts from the last good fetch: while the issuer fails, every key it has
+  // not verified yet would fetch again. After a failure, answer with it for a cool-down instead.
+  let failure: { readonly at: number; readonly error: unknown } | undefined;
+  return async (header, token) => {
+    if (failure !== undefined && Date.now() - failure.at < cooldownMs) throw failure.error;
+    try {
+      const key = await fetched(header, token);
+      failure = undefined;
+      return key;
+    } catch (error) {
+      if (!(error instanceof errors.JOSEError && TOKEN_FAILURES.has(error.code))) {
+        failure = { at: Date.now(), error };
+      }
+      throw error;
+    }
+  };
 }
 
 function validateAlgorithms(value: unknown): readonly SigningAlgorithm[] {

@@ -221,6 +221,25 @@ describe('a remote JWKS (createRemoteJWKSet over real HTTP)', () => {
     });
   });
 
+  it('after a failed fetch, keys not yet verified get 503 without another fetch until the cool-down ends', async () => {
+    const signing = signingWith({ kid: CURRENT.kid, privateKey: CURRENT.privateKey });
+    const { state, url } = await jwksServer(signing);
+    state.mode = 'error';
+    const { auth, issue } = setup(url, { cooldownMs: 400 });
+    const keys = await Promise.all(Array.from({ length: 5 }, () => issue(signing)));
+    for (const key of keys) {
+      const result = await auth.authenticate(bearer(key));
+      expect(result.ok || result.error.code).toBe('auth_unavailable');
+    }
+    expect(state.fetches).toBe(1);
+    state.mode = 'ok';
+    expect((await auth.authenticate(bearer(keys[0]!))).ok).toBe(false); // still cooling down
+    expect(state.fetches).toBe(1);
+    await sleep(450);
+    expect((await auth.authenticate(bearer(keys[0]!))).ok).toBe(true);
+    expect(state.fetches).toBe(2);
+  });
+
   it('a remembered key skips the signature check: it is admitted while the JWKS is down, a new one is not', async () => {
     const signing = signingWith({ kid: CURRENT.kid, privateKey: CURRENT.privateKey });
     const { state, url } = await jwksServer(signing);

@@ -38,8 +38,14 @@ export interface ChangeFeedSettings {
   /** Connection settings of the dedicated listening client. */
   readonly clientConfig: () => pg.ClientConfig;
   readonly reconnectDelay: ReconnectDelay;
-  /** Limit on the LISTEN statement itself, in ms. */
+  /** Limit on the LISTEN statement itself, and on each heartbeat, in ms. */
   readonly queryTimeoutMs: number;
+  /**
+   * How often the listening connection proves it is alive, in ms. A connection cut without a
+   * reset (a partition, an idle drop by a NAT) raises no event for hours; a `SELECT 1` that
+   * times out does, and the feed reconnects.
+   */
+  readonly heartbeatMs: number;
   readonly report: (error: unknown, operation: PostgresErrorOperation) => void;
 }
 
@@ -59,6 +65,7 @@ export class PostgresChangeFeed implements KeyChangeFeed {
   readonly #subscriptions = new Set<Subscription>();
   #client: pg.Client | undefined;
   #retry: NodeJS.Timeout | undefined;
+  #heartbeat: NodeJS.Timeout | undefined;
   #attempt = 0;
   #closed = false;
   #listening = false;
@@ -170,6 +177,7 @@ export class PostgresChangeFeed implements KeyChangeFeed {
     const fail = (error: unknown) => {
       if (this.#client !== client) return; // stopped on purpose, or already replaced
       this.#settings.report(error, 'listen');
+      clearInterval(this.#heartbeat);
       this.#client = undefined;
       this.#listening = false;
       client.end().catch(() => {});
@@ -195,6 +203,15 @@ export class PostgresChangeFeed implements KeyChangeFeed {
           if (this.#client !== client) return;
           this.#attempt = 0;
           this.#listening = true;
+          this.#heartbeat = setInterval(() => {
+            client
+              .query({
+                text: 'SELECT 1',
+                query_timeout: this.#settings.queryTimeoutMs,
+              } as pg.QueryConfig)
+              .catch(fail);
+          }, this.#settings.heartbeatMs);
+          this.#heartbeat.unref();
           this.#reset();
         },
         (error: unknown) => fail(error),
@@ -213,6 +230,7 @@ export class PostgresChangeFeed implements KeyChangeFeed {
   }
 
   async #stop(): Promise<void> {
+    clearInterval(this.#heartbeat);
     clearTimeout(this.#retry);
     this.#retry = undefined;
     this.#attempt = 0;

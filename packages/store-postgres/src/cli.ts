@@ -45,9 +45,12 @@ interface Io {
 function secretsOf(url: string | undefined): string[] {
   if (url === undefined) return [];
   try {
-    const { password } = new URL(url);
-    if (password === '') return [];
-    return [...new Set([password, decodeURIComponent(password)])];
+    const parsed = new URL(url);
+    // pg takes a password in the user info or as ?password=…: hide both.
+    const passwords = [parsed.password, parsed.searchParams.get('password') ?? ''].filter(
+      (password) => password !== '',
+    );
+    return [...new Set(passwords.flatMap((password) => [password, decodeURIComponent(password)]))];
   } catch {
     // Not a URL that parses: hide the whole value rather than guess where a password is.
     return [url];

@@ -60,6 +60,11 @@ export interface PostgresKeyStoreOptions {
   readonly poolMax?: number | undefined;
   /** The LISTEN/NOTIFY channel. Default derived from the schema (`orkesta_auth.<schema>`). */
   readonly channel?: string | undefined;
+  /**
+   * How often the listening connection is checked with a `SELECT 1`, in ms: one that does not
+   * answer within the statement timeout is dropped and reconnected. Default 15,000.
+   */
+  readonly heartbeatMs?: number | undefined;
   /** Backoff of the listening connection's reconnection, in ms. Default `{ min: 100, max: 5000 }`. */
   readonly reconnectDelayMs?: ReconnectDelay | undefined;
   /** Bring the schema up to date before the first query. Default `false`: operations reject until it is. */
@@ -81,6 +86,7 @@ const OPTION_NAMES: ReadonlySet<string> = new Set<keyof PostgresKeyStoreOptions>
   'connectTimeoutMs',
   'poolMax',
   'channel',
+  'heartbeatMs',
   'reconnectDelayMs',
   'migrate',
   'applicationName',
@@ -232,6 +238,7 @@ export class PostgresKeyStore implements KeyStore {
         : validateChannel(options.channel);
     const connectTimeoutMs = positiveInteger(options.connectTimeoutMs, 'connectTimeoutMs', 5_000);
     const delay = reconnectDelay(options.reconnectDelayMs);
+    const heartbeatMs = positiveInteger(options.heartbeatMs, 'heartbeatMs', 15_000);
     if (options.migrate !== undefined && typeof options.migrate !== 'boolean') {
       throw new ConfigurationError(`migrate must be true or false; got ${String(options.migrate)}`);
     }
@@ -298,6 +305,7 @@ export class PostgresKeyStore implements KeyStore {
       channel,
       clientConfig: listenConfig,
       reconnectDelay: delay,
+      heartbeatMs,
       queryTimeoutMs: statementTimeoutMs + CLIENT_TIMEOUT_MARGIN_MS,
       report: (error, operation) => this.#report(error, operation),
     });

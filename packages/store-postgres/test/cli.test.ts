@@ -85,7 +85,15 @@ describe.skipIf(!available)('orkesta-auth-postgres migrate', () => {
     ]);
     expect(echoed.status).toBe(1);
     expect(echoed.stderr).toContain('***');
-    for (const run of [ok, failed, echoed]) {
+    // The same with the password as a query parameter, which pg also reads.
+    const echoedQuery = cli([
+      'migrate',
+      '--url',
+      `postgres://postgres@${PASSWORD}.invalid/test?password=${PASSWORD}`,
+    ]);
+    expect(echoedQuery.status).toBe(1);
+    expect(echoedQuery.stderr).toContain('***');
+    for (const run of [ok, failed, echoed, echoedQuery]) {
       expect(run.stdout + run.stderr).not.toContain(PASSWORD);
     }
   });

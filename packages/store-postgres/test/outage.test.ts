@@ -179,3 +179,33 @@ describe.skipIf(!available)('when the database fails', () => {
     expect(heard).toEqual([['AAAAAAAAAAAA']]);
   });
 });
+
+describe.skipIf(!available)('a listening connection that goes silent', () => {
+  it('is found out by its heartbeat, reported, and replaced once the network is back', async () => {
+    const gate = await openGate('forward');
+    const reports: string[] = [];
+    const store = openStore({
+      connectionString: gate.url,
+      schema: newSchema(),
+      statementTimeoutMs: 200,
+      connectTimeoutMs: 500,
+      heartbeatMs: 100,
+      reconnectDelayMs: { min: 50, max: 200 },
+      onError: (_error, { operation }) => reports.push(operation),
+    });
+    let resets = 0;
+    await listening(
+      store,
+      () => {},
+      () => resets++,
+    );
+    expect(store.changes.listening).toBe(true);
+    // No reset, no close: the connection just stops answering, as behind a dead NAT.
+    gate.stall();
+    await until(() => reports.includes('listen'), 5_000, 'the heartbeat noticing');
+    expect(store.changes.listening).toBe(false);
+    gate.mode = 'forward';
+    const before = resets;
+    await until(() => store.changes.listening && resets > before, 10_000, 'a new LISTEN', 50);
+  });
+});
