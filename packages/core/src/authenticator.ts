@@ -1,5 +1,5 @@
-import { timingSafeEqual } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
+import { equalInConstantTime } from './constant-time.js';
 import type { AnyAuthError } from './errors.js';
 import {
   ApiKeyExpiredError,
@@ -36,7 +36,6 @@ import type {
   RateLimitSettings,
 } from './rate-limit.js';
 import {
-  clientAddressGroup,
   FailedAttemptThrottle,
   rateLimitField,
   rateLimitRule,
@@ -68,8 +67,7 @@ interface PresentedKey extends KeyShape {
 
 /** The token a cache entry's key last matched, kept in memory; see `Authenticator#rememberedEntry`. */
 interface RememberedToken {
-  /** The token as latin1 bytes. */
-  readonly bytes: Buffer;
+  readonly token: string;
   readonly environment: KeyEnvironment;
   readonly signed: VerifiedClaims | undefined;
 }
@@ -250,6 +248,8 @@ interface KnownKey {
   principals: { live?: AuthenticatedKey; test?: AuthenticatedKey };
   /** The token that last matched `hash`; see `Authenticator#rememberedEntry`. */
   remembered: RememberedToken | undefined;
+  /** When the cache entry stops answering and the store is asked again (clock ms). */
+  freshUntilMs: number;
 }
 
 /** An unknown id: the value kept in the negative cache and returned by a lookup that found nothing. */
@@ -263,12 +263,14 @@ export class Authenticator {
   readonly #requireHttps: boolean;
   readonly #renderer: ErrorRenderer;
   readonly #hasher: KeyHasher;
+  // The caches' TTLs are judged here, with the clock reading the request already took, rather
+  // than by lru-cache, which would read the clock again on every get.
   readonly #cache: LRUCache<string, KnownKey> | undefined;
-  readonly #unknown: LRUCache<string, true> | undefined;
+  readonly #cacheTtlMs: number = 0;
+  /** Unknown ids, each with the time (clock ms) until which it is taken as unknown. */
+  readonly #unknown: LRUCache<string, number> | undefined;
+  readonly #negativeTtlMs: number = 0;
   readonly #inflight = new Map<string, Promise<LookupOutcome>>();
-  /** Where a presented token is copied to be compared with a remembered one. */
-  readonly #scratch = Buffer.alloc(KEY_LENGTH);
-  readonly #signedScratch = Buffer.alloc(SIGNED_KEY_MAX_LENGTH);
   readonly #signed: SignedKeyVerifier | undefined;
   readonly #storeTimeoutMs: number;
   readonly #retryAfter: number;
@@ -323,21 +325,12 @@ export class Authenticator {
       if (cache === null || typeof cache !== 'object') {
         throw new ConfigurationError('cache must be an object of cache options, or false');
       }
-      // ttlResolution 0: judge every entry's age by the clock now, not by a reading up to 1 ms old.
-      const perf = { now: this.#now };
-      const ttlResolution = 0;
-      this.#cache = new LRUCache({
-        max: positiveInteger(cache.max, 'cache.max', 10_000),
-        ttl: positiveInteger(cache.ttlMs, 'cache.ttlMs', 30_000),
-        ttlResolution,
-        perf,
-      });
+      this.#cache = new LRUCache({ max: positiveInteger(cache.max, 'cache.max', 10_000) });
+      this.#cacheTtlMs = positiveInteger(cache.ttlMs, 'cache.ttlMs', 30_000);
       this.#unknown = new LRUCache({
         max: positiveInteger(cache.negativeMax, 'cache.negativeMax', 10_000),
-        ttl: positiveInteger(cache.negativeTtlMs, 'cache.negativeTtlMs', 5_000),
-        ttlResolution,
-        perf,
       });
+      this.#negativeTtlMs = positiveInteger(cache.negativeTtlMs, 'cache.negativeTtlMs', 5_000);
     }
 
     const { lastUsed } = options;
@@ -414,24 +407,22 @@ export class Authenticator {
     }
     const token = extractBearerToken(request.authorization, this.#maxHeaderLength);
     if (typeof token !== 'string') return this.#reject(token, request);
-    if (this.#throttle !== undefined) {
-      const now = this.#now();
-      if (!this.#throttle.isQuiet(now)) {
-        const group = clientAddressGroup(request.ip);
-        const waitMs = group === undefined ? 0 : this.#throttle.blockedForMs(group, now);
-        if (waitMs > 0) {
-          return this.#reject(new TooManyFailedAttemptsError(retryAfterSeconds(waitMs)), request);
-        }
+    // One clock reading serves every step that is decided now (a lookup reads it again).
+    const now = this.#now();
+    if (this.#throttle !== undefined && !this.#throttle.isQuiet(now)) {
+      const waitMs = this.#throttle.blockedForMs(request.ip, now);
+      if (waitMs > 0) {
+        return this.#reject(new TooManyFailedAttemptsError(retryAfterSeconds(waitMs)), request);
       }
     }
 
     // The usual request: the very token a cache entry has already matched. Equal to a token
     // that passed every check, it needs none of them again, only the state of its key.
-    const entry = this.#rememberedEntry(token);
+    const entry = this.#rememberedEntry(token, now);
     if (entry !== undefined) {
-      this.#cache?.get(entry.id); // marks the entry as recently used
+      this.#cache!.get(entry.id); // marks the entry as recently used
       const { environment, signed } = entry.remembered!;
-      return this.#admit(entry, { environment, id: entry.id, token, signed }, true, request);
+      return this.#admit(entry, { environment, id: entry.id, token, signed }, true, request, now);
     }
 
     if (hasSignedKeyPrefix(token)) return this.#authenticateSigned(token, request);
@@ -444,6 +435,7 @@ export class Authenticator {
     return this.#find(
       { environment: shape.environment, id: shape.id, token, signed: undefined },
       request,
+      now,
     );
   }
 
@@ -477,18 +469,34 @@ export class Authenticator {
       return this.#reject(new AuthUnavailableError(this.#retryAfter, key.id), request);
     }
     const { environment, id, token } = key;
-    return this.#find({ environment, id, token, signed: verified }, request);
+    return this.#find({ environment, id, token, signed: verified }, request, this.#now());
   }
 
   /** The lookup step (cache, then store), and the steps after it. */
-  #find(presented: PresentedKey, request: AuthRequest): AuthResult | Promise<AuthResult> {
-    const cached = this.#cache?.get(presented.id);
-    if (cached !== undefined) return this.#admit(cached, presented, false, request);
-    const looked = this.#lookup(presented.id);
+  #find(
+    presented: PresentedKey,
+    request: AuthRequest,
+    now: number,
+  ): AuthResult | Promise<AuthResult> {
+    const cached = this.#cached(presented.id, now);
+    if (cached !== undefined) return this.#admit(cached, presented, false, request, now);
+    const looked = this.#lookup(presented.id, now);
     if (looked instanceof Promise) {
-      return looked.then((outcome) => this.#admit(outcome, presented, false, request));
+      // Decided when the store has answered: an expiry that passed meanwhile counts.
+      return looked.then((outcome) => this.#admit(outcome, presented, false, request, this.#now()));
     }
-    return this.#admit(looked, presented, false, request);
+    return this.#admit(looked, presented, false, request, now);
+  }
+
+  /** The cache entry of `id` while it is fresh; a stale one is dropped (the store is asked). */
+  #cached(id: string, now: number): KnownKey | undefined {
+    return this.#fresh(this.#cache?.get(id), now);
+  }
+
+  #fresh(known: KnownKey | undefined, now: number): KnownKey | undefined {
+    if (known === undefined || now < known.freshUntilMs) return known;
+    this.#cache!.delete(known.id);
+    return undefined;
   }
 
   /**
@@ -504,17 +512,17 @@ export class Authenticator {
     if (id === undefined) return;
     // Read while the request is current: the lookup may settle after the answer has gone.
     const origin = { ip: request.ip, path: request.path };
-    const group = this.#throttle === undefined ? undefined : clientAddressGroup(origin.ip);
-    if (group !== undefined && this.#throttle!.blockedForMs(group, this.#now()) > 0) return;
+    const now = this.#now();
+    if (this.#throttle !== undefined && this.#throttle.blockedForMs(origin.ip, now) > 0) return;
     const settle = (known: LookupOutcome): void => {
       if (known instanceof AuthUnavailableError) return; // already reported to onError
       if (known !== UNKNOWN && this.#hasher.verify(token, known.hash)) {
         this.#callHook(this.#hooks.onInsecureKey!, { keyId: known.id, ...origin });
-      } else if (group !== undefined) {
-        this.#throttle!.recordFailure(group, this.#now());
+      } else {
+        this.#throttle?.recordFailure(origin.ip, this.#now());
       }
     };
-    const known = this.#cache?.get(id) ?? this.#lookup(id);
+    const known = this.#cached(id, now) ?? this.#lookup(id, now);
     if (known instanceof Promise) void known.then(settle);
     else settle(known);
   }
@@ -525,6 +533,7 @@ export class Authenticator {
     presented: PresentedKey,
     remembered: boolean,
     request: AuthRequest,
+    now: number,
   ): AuthResult | Promise<AuthResult> {
     const id = presented.id;
     if (known === UNKNOWN) return this.#reject(new InvalidApiKeyError(id), request);
@@ -533,7 +542,6 @@ export class Authenticator {
       return this.#reject(new InvalidApiKeyError(id), request);
     }
     if (known.revoked) return this.#reject(new ApiKeyRevokedError(id), request);
-    const now = this.#now();
     // A signed key expires at the earlier of its own `exp` and its record's expiry.
     const expiresAtMs = Math.min(
       known.expiresAtMs,
@@ -613,26 +621,18 @@ export class Authenticator {
    * as the entry does; the store keeps hashes only. `peek`, so that a token that is not the
    * remembered one leaves the entry's place in the LRU as it was.
    */
-  #rememberedEntry(token: string): KnownKey | undefined {
+  #rememberedEntry(token: string, now: number): KnownKey | undefined {
     if (token.length === KEY_LENGTH) {
-      const entry = this.#cache?.peek(keyIdPosition(token));
-      const remembered = entry?.remembered?.bytes;
-      if (remembered === undefined || remembered.length !== KEY_LENGTH) return undefined;
-      // Both are KEY_LENGTH characters, one byte each in latin1 (a non-ASCII token is not the
-      // remembered ASCII one, and the byte comparison says so).
-      this.#scratch.write(token, 0, 'latin1');
-      return timingSafeEqual(this.#scratch, remembered) ? entry : undefined;
+      const entry = this.#fresh(this.#cache?.peek(keyIdPosition(token)), now);
+      const remembered = entry?.remembered?.token;
+      return remembered !== undefined && equalInConstantTime(token, remembered) ? entry : undefined;
     }
     // A signed key: its length is not secret (every key of one issuer has about the same), so
-    // only a remembered token of the same length is compared, byte for byte in constant time.
+    // only a remembered token of the same length is compared, in constant time.
     if (token.length > SIGNED_KEY_MAX_LENGTH || !hasSignedKeyPrefix(token)) return undefined;
-    const entry = this.#cache?.peek(signedKeyIdPosition(token));
-    const remembered = entry?.remembered?.bytes;
-    if (remembered === undefined || remembered.length !== token.length) return undefined;
-    const written = this.#signedScratch.write(token, 0, 'latin1');
-    return timingSafeEqual(this.#signedScratch.subarray(0, written), remembered)
-      ? entry
-      : undefined;
+    const entry = this.#fresh(this.#cache?.peek(signedKeyIdPosition(token)), now);
+    const remembered = entry?.remembered?.token;
+    return remembered !== undefined && equalInConstantTime(token, remembered) ? entry : undefined;
   }
 
   /**
@@ -651,7 +651,7 @@ export class Authenticator {
     if (!matches || !this.#hasher.verify(presented.token, known.hash)) return false;
     if (signed === undefined || this.#signed?.verificationCache === true) {
       known.remembered = {
-        bytes: Buffer.from(presented.token, 'latin1'),
+        token: presented.token,
         environment: presented.environment,
         signed,
       };
@@ -713,8 +713,12 @@ export class Authenticator {
     await this.#lastUsed?.close();
   }
 
-  #lookup(id: string): Promise<LookupOutcome> | LookupOutcome {
-    if (this.#unknown?.has(id)) return UNKNOWN;
+  #lookup(id: string, now: number): Promise<LookupOutcome> | LookupOutcome {
+    const unknownUntil = this.#unknown?.get(id);
+    if (unknownUntil !== undefined) {
+      if (now < unknownUntil) return UNKNOWN;
+      this.#unknown!.delete(id);
+    }
     const waiting = this.#inflight.get(id);
     if (waiting !== undefined) return waiting;
     const pending: Promise<LookupOutcome> = this.#fetch(id).then((outcome) => {
@@ -722,8 +726,11 @@ export class Authenticator {
       // because the key changed while it ran. It still answers the requests that wait on it.
       if (this.#inflight.get(id) === pending) {
         this.#inflight.delete(id);
-        if (outcome === UNKNOWN) this.#unknown?.set(id, true);
-        else if (!(outcome instanceof AuthUnavailableError)) this.#cache?.set(id, outcome);
+        if (outcome === UNKNOWN) this.#unknown?.set(id, this.#now() + this.#negativeTtlMs);
+        else if (!(outcome instanceof AuthUnavailableError) && this.#cache !== undefined) {
+          outcome.freshUntilMs = this.#now() + this.#cacheTtlMs;
+          this.#cache.set(id, outcome);
+        }
       }
       return outcome;
     });
@@ -793,6 +800,7 @@ export class Authenticator {
       rateBucket: rateRule === undefined ? id : `${id}:${rateRule.signature}`,
       principals: {},
       remembered: undefined,
+      freshUntilMs: Number.NEGATIVE_INFINITY,
     };
   }
 
@@ -818,8 +826,7 @@ export class Authenticator {
 
   #reject(error: AnyAuthError, request: AuthRequest): AuthResult {
     if (this.#throttle !== undefined && FAILED_ATTEMPT_CODES.has(error.code)) {
-      const group = clientAddressGroup(request.ip);
-      if (group !== undefined) this.#throttle.recordFailure(group, this.#now());
+      this.#throttle.recordFailure(request.ip, this.#now());
     }
     this.#reportRejection(error, request);
     return { ok: false, error };

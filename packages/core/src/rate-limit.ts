@@ -173,11 +173,6 @@ export class MemoryRateLimiter implements RateLimiter {
     return decision;
   }
 
-  /** Whether one more request would be admitted, without counting one. */
-  wouldAllow(bucket: string, rule: RateLimitRule, now: number): RateLimitDecision {
-    return gcra(this.#buckets?.get(bucket), rule, now).decision;
-  }
-
   /** Buckets held now (for tests and metrics). */
   get size(): number {
     return this.#buckets?.size ?? 0;
@@ -286,7 +281,16 @@ export interface FailedAttemptsOptions {
  */
 export class FailedAttemptThrottle {
   readonly #rule: RateLimitRule;
-  readonly #limiter: MemoryRateLimiter;
+  readonly #maxAddresses: number;
+  /**
+   * Address group → GCRA theoretical arrival time, in ms after `#epoch`. An IPv4 group is keyed
+   * by its 32-bit value, and times after a recent epoch are small whole numbers while the
+   * interval is a whole number of ms (600 ms by default): V8 keeps both unboxed, so a flood
+   * from ever new addresses allocates nothing per address here. Made at the first failure, as
+   * lru-cache allocates for `max` entries up front.
+   */
+  #table: LRUCache<number | string, number> | undefined;
+  #epoch = 0;
   #lastFailureAt = Number.NEGATIVE_INFINITY;
 
   constructor(options: FailedAttemptsOptions) {
@@ -300,9 +304,11 @@ export class FailedAttemptThrottle {
       'failed-attempts',
       'failedAttempts',
     );
-    this.#limiter = new MemoryRateLimiter(
-      options.maxAddresses === undefined ? {} : { maxBuckets: options.maxAddresses },
-    );
+    const max = options.maxAddresses ?? 100_000;
+    if (!Number.isSafeInteger(max) || max < 1) {
+      throw new ConfigurationError('failedAttempts.maxAddresses must be a positive integer');
+    }
+    this.#maxAddresses = max;
   }
 
   /**
@@ -314,14 +320,65 @@ export class FailedAttemptThrottle {
     return now > this.#lastFailureAt + this.#rule.toleranceMs;
   }
 
-  /** Milliseconds until `group` may try again, or 0 if it may now. */
-  blockedForMs(group: string, now: number): number {
-    return this.#limiter.wouldAllow(group, this.#rule, now).retryAfterMs;
+  /** Milliseconds until the group of address `ip` may try again; 0 if it may now. */
+  blockedForMs(ip: string | undefined, now: number): number {
+    if (this.#table === undefined) return 0;
+    const group = addressKey(ip);
+    if (group === undefined) return 0;
+    const at = this.#offset(now);
+    return gcra(this.#table.get(group), this.#rule, at).decision.retryAfterMs;
   }
 
-  /** Counts one failure of `group`. */
-  recordFailure(group: string, now: number): void {
+  /** Counts one failure of the group of address `ip` (nothing when it has no usable group). */
+  recordFailure(ip: string | undefined, now: number): void {
+    const group = addressKey(ip);
+    if (group === undefined) return;
     this.#lastFailureAt = Math.max(this.#lastFailureAt, now);
-    this.#limiter.take(group, this.#rule, now);
+    if (this.#table === undefined) {
+      this.#table = new LRUCache({ max: this.#maxAddresses });
+      this.#epoch = now;
+    }
+    const at = this.#offset(now);
+    const { decision, tat } = gcra(this.#table.get(group), this.#rule, at);
+    if (decision.allowed) this.#table.set(group, tat);
+  }
+
+  /** `now` in ms after the epoch, moving the epoch up once it is 2^30 ms (about 12 days) old. */
+  #offset(now: number): number {
+    const offset = now - this.#epoch;
+    if (offset <= REBASE_AFTER_MS) return offset;
+    // Times stay small: every entry is restated from the new epoch, and one whose time has
+    // passed is dropped, which is the state of an address never seen. Restated from the least
+    // recently used on, each `set` moves its entry to the front in turn: the order survives.
+    const table = this.#table!;
+    for (const group of [...table.rkeys()]) {
+      const tat = table.peek(group) as number;
+      if (tat <= offset) table.delete(group);
+      else table.set(group, tat - offset);
+    }
+    this.#epoch = now;
+    return 0;
   }
 }
+
+/** Keeps the throttle's stored times below 2^31, the range V8 keeps unboxed. */
+const REBASE_AFTER_MS = 2 ** 30;
+
+/** The throttle's key for the group of `ip`: an IPv4 group as a 32-bit integer, an IPv6 /64 as text. */
+function addressKey(ip: string | undefined): number | string | undefined {
+  const group = clientAddressGroup(ip);
+  if (group === undefined || group.includes(':')) return group;
+  let value = 0;
+  let octet = 0;
+  for (let i = 0; i < group.length; i++) {
+    const code = group.charCodeAt(i);
+    if (code === DOT) {
+      value = (value << 8) | octet;
+      octet = 0;
+    } else octet = octet * 10 + code - ZERO;
+  }
+  return (value << 8) | octet;
+}
+
+const DOT = 0x2e;
+const ZERO = 0x30;

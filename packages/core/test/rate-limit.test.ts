@@ -418,6 +418,43 @@ describe('brute-force throttling', () => {
     expect(codeOf(await off.auth.authenticate(bearer(off.key, { ip: '192.0.2.1' })))).toBe('ok');
   });
 
+  it('keeps IPv4 addresses apart and an IPv4-mapped IPv6 address with its IPv4 one', async () => {
+    const { auth, key } = await keyed({ failedAttempts: { limit: 1, windowSeconds: 60 } });
+    // Addresses whose octets differ only in place, and the ends of the range.
+    const addresses = ['1.0.0.2', '2.0.0.1', '0.0.1.2', '255.255.255.255', '0.0.0.0', '10.1.1.1'];
+    for (const ip of addresses) await auth.authenticate(bearer(junk(1), { ip }));
+    for (const ip of addresses) {
+      expect(codeOf(await auth.authenticate(bearer(key, { ip })))).toBe('too_many_failed_attempts');
+    }
+    for (const ip of ['1.0.0.20', '2.0.0.10', '0.1.0.2', '255.255.255.254', '10.1.1.11']) {
+      expect(codeOf(await auth.authenticate(bearer(key, { ip })))).toBe('ok');
+    }
+    expect(codeOf(await auth.authenticate(bearer(key, { ip: '::ffff:10.1.1.1' })))).toBe(
+      'too_many_failed_attempts',
+    );
+  });
+
+  it('holds an address back across the restating of its table (every 2^30 ms)', async () => {
+    const { auth, key, clock } = await keyed({ failedAttempts });
+    const early = { ip: '192.0.2.10' };
+    const late = { ip: '192.0.2.11' };
+    for (let i = 0; i < 5; i++) await auth.authenticate(bearer(junk(i), early));
+    expect(codeOf(await auth.authenticate(bearer(key, early)))).toBe('too_many_failed_attempts');
+    // Just before the table is restated, `late` uses up its allowance.
+    clock.advance(2 ** 30 - 1_000);
+    for (let i = 0; i < 5; i++) await auth.authenticate(bearer(junk(i), late));
+    clock.advance(2_000); // past 2^30 ms after the first failure: the next look restates
+    const throttled = await auth.authenticate(bearer(key, late));
+    expect(codeOf(throttled)).toBe('too_many_failed_attempts');
+    // 5 failures 2 s ago, one allowed every 12 s: the next in 10 s, as without the restating.
+    expect(throttled.ok ? 0 : throttled.error.retryAfterSeconds).toBe(10);
+    expect(codeOf(await auth.authenticate(bearer(key, early)))).toBe('ok');
+    clock.advance(10_000 - 1);
+    expect(codeOf(await auth.authenticate(bearer(key, late)))).toBe('too_many_failed_attempts');
+    clock.advance(1);
+    expect(codeOf(await auth.authenticate(bearer(key, late)))).toBe('ok');
+  });
+
   it.each([[{ limit: 0 }], [{ windowSeconds: -1 }], [{ maxAddresses: 0 }], ['on']])(
     'refuses failedAttempts %j at creation',
     (option) => {
