@@ -54,20 +54,51 @@ export type OrkestaAuthOptions =
   | (AuthenticatorOptions & ExpressOptions & { readonly authenticator?: never })
   | (ExpressOptions & { readonly authenticator: Authenticator });
 
-/** What `orkestaAuth` records of each request it sees, for `requireScope` and `authErrorHandler`. */
+/** What `requireScope` and `authErrorHandler` need of the `orkestaAuth` a request went through. */
 interface MiddlewareContext {
   readonly authenticator: Authenticator;
   readonly onFailure: 'respond' | 'next';
+  /**
+   * Another middleware shares the authenticator with the other `onFailure`: its principals no
+   * longer tell the two apart, so each request is recorded in `requestContexts`.
+   */
+  perRequest: boolean;
 }
 
-/**
- * The middleware each request went through. Kept beside the request rather than on it: Express
- * sets the prototype of every request it handles (`app.request`), so V8 cannot share hidden
- * classes between requests and every property added to one copies its property descriptors. A
- * symbol property here cost about 25,000 instructions a request, as much as the rest of the
- * middleware; a WeakMap entry costs a fraction of that.
- */
-const contexts = new WeakMap<Request, MiddlewareContext>();
+// Which middleware a request went through, found without writing anything per request in the
+// usual case. Nothing goes on the request itself: Express sets the prototype of every request
+// it handles (`app.request`), so V8 cannot share hidden classes between requests and every
+// property added to one copies its descriptors (about 25,000 instructions, measured). A WeakMap
+// entry per request was cheaper to write but not to keep: with every request a young key, the
+// garbage collector's ephemeron work cost about 4 % of Express's throughput (bench/, side by
+// side). So an admitted request is known by its principal (`req.auth`, one frozen object per key
+// and authenticator, which only that authenticator hands out), and only refusals passed to
+// `next(err)`, or middlewares that share an authenticator, record the request.
+const principalContexts = new WeakMap<AuthenticatedKey, MiddlewareContext>();
+const requestContexts = new WeakMap<Request, MiddlewareContext>();
+const authenticatorContexts = new WeakMap<Authenticator, MiddlewareContext[]>();
+
+/** The one context of an authenticator and failure mode; see `MiddlewareContext.perRequest`. */
+function contextFor(
+  authenticator: Authenticator,
+  onFailure: 'respond' | 'next',
+): MiddlewareContext {
+  const known = authenticatorContexts.get(authenticator) ?? [];
+  const same = known.find((context) => context.onFailure === onFailure);
+  if (same !== undefined) return same;
+  const context: MiddlewareContext = { authenticator, onFailure, perRequest: known.length > 0 };
+  for (const other of known) other.perRequest = true;
+  authenticatorContexts.set(authenticator, [...known, context]);
+  return context;
+}
+
+/** The context of the `orkestaAuth` that admitted or refused `req`, if one did. */
+function contextOf(req: Request): MiddlewareContext | undefined {
+  const recorded = requestContexts.get(req);
+  if (recorded !== undefined) return recorded;
+  const key = req.auth;
+  return key === undefined ? undefined : principalContexts.get(key);
+}
 
 /**
  * Authenticates every request it sees: sets `req.auth` and calls `next()`, or answers (or passes
@@ -79,13 +110,12 @@ export function orkestaAuth(options: OrkestaAuthOptions): OrkestaAuthMiddleware 
     options,
     'next',
   );
-  const context: MiddlewareContext = { authenticator, onFailure };
+  const context = contextFor(authenticator, onFailure);
   const middleware = function orkestaAuthMiddleware(
     req: Request,
     res: Response,
     next: NextFunction,
   ) {
-    contexts.set(req, context);
     let workspaceId: string | undefined;
     try {
       workspaceId = workspace?.(req);
@@ -146,10 +176,17 @@ function conclude(
   next: NextFunction,
 ): void {
   if (result.ok) {
-    req.auth = result.key;
+    const key = result.key;
+    req.auth = key;
+    if (context.perRequest) requestContexts.set(req, context);
+    else if (principalContexts.get(key) !== context) principalContexts.set(key, context);
     if (result.headers !== undefined) res.set(result.headers);
     next();
-  } else fail(context, result.error, res, next);
+  } else {
+    // authErrorHandler renders it with this authenticator's realm and problem type.
+    if (context.onFailure === 'next') requestContexts.set(req, context);
+    fail(context, result.error, res, next);
+  }
 }
 
 /**
@@ -159,8 +196,9 @@ function conclude(
 export function requireScope(scope: Scope): RequestHandler {
   const requirement = scopeRequirement(scope);
   return function requireScopeMiddleware(req, res, next) {
-    const context = contexts.get(req);
-    // Without orkestaAuth() on this route there is no key, whatever req.auth may hold.
+    const context = contextOf(req);
+    // Without orkestaAuth() there is no key: a req.auth counts only if it is a principal that
+    // orkestaAuth handed out (an object put there by anything else is not).
     // `req` itself is the origin: its `ip` and `path` getters run only if a hook reads them.
     const denied =
       context === undefined
@@ -181,7 +219,7 @@ export function authErrorHandler(): ErrorRequestHandler {
       next(err);
       return;
     }
-    send(res, render(contexts.get(req), err));
+    send(res, render(contextOf(req), err));
   };
 }
 

@@ -186,6 +186,35 @@ describe('orkestaAuth() on Express 5', () => {
     expect(res.body.code).toBe('missing_api_key');
   });
 
+  it('two middlewares sharing one authenticator each refuse in their own way', async () => {
+    const { store, keys } = await storeWithKeys();
+    const authenticator = createAuthenticator({ store, requireHttps: false, realm: 'shared' });
+    const app = express();
+    // /api answers refusals itself; /pages hands them to the error middleware, which wraps them.
+    app.use('/api', orkestaAuth({ authenticator }));
+    app.use('/pages', orkestaAuth({ authenticator, onFailure: 'next' }));
+    app.get('/api/admin', requireScope('admin'), echo);
+    app.get('/pages/admin', requireScope('admin'), echo);
+    app.use((err: AuthError, _req: Request, res: Response, _next: NextFunction) => {
+      res.status(599).json({ wrapped: err.code });
+    });
+    const readOnly = `Bearer ${keys.readOnly}`;
+    // The same key, so the same principal object, through both; interleaved.
+    for (let i = 0; i < 3; i++) {
+      const api = await request(app).get('/api/admin').set('Authorization', readOnly);
+      expect(api.status).toBe(403);
+      expect(api.body.code).toBe('insufficient_scope');
+      expect(api.headers['www-authenticate']).toMatch(/^Bearer realm="shared"/);
+      const pages = await request(app).get('/pages/admin').set('Authorization', readOnly);
+      expect(pages.status).toBe(599);
+      expect(pages.body).toEqual({ wrapped: 'insufficient_scope' });
+    }
+    const admitted = await request(app)
+      .get('/pages/admin')
+      .set('Authorization', `Bearer ${keys.admin}`);
+    expect(admitted.status).toBe(200);
+  });
+
   it('a workspace resolver that throws admits nothing', async () => {
     const { store, keys } = await storeWithKeys();
     const app = express();
