@@ -10,10 +10,10 @@
 import { isMain, markdownTable, runAlone } from './common.mjs';
 import { httpSection } from './http.mjs';
 
-/** auth / bare, median req/s. */
+/** auth / bare, req/s side by side. */
 export const RATIO_FLOOR = 0.9;
 export const RATIO_AIM = 0.95;
-/** auth / passport, median req/s. */
+/** auth / passport, req/s side by side. */
 export const OVER_PASSPORT_FLOOR = 1.2;
 
 export const EXPRESS = {
@@ -76,12 +76,12 @@ ${markdownTable(
 The peers hash with \`crypto.hash\`, Node's fastest one-shot SHA-256, on every request; ours
 verifies a key's hash once and then compares the token with the one its cache entry remembers.
 autocannon runs in the parent and sends every mode the same request with the same valid key.
-Figures are medians over the rounds. "server CPU µs/req" is the server process's CPU time over
-the requests it answered, and "server instructions/req" the instructions it executed (counted by
-perf): the same cost seen from the server, which still counts when the server was not saturated
-(a share of a core well under 100 % means the client or the machine limited the round).
-Instruction counts hardly move with other load on the machine; time does, so compare the rounds
-before trusting a ratio of req/s near its floor.`;
+The modes are first measured one after the other; those figures are medians over the rounds.
+"server CPU µs/req" is the server process's CPU time over the requests it answered, and "server
+instructions/req" the instructions it executed (counted by perf, where this machine lets it):
+the same cost seen from the server, which still counts when the server was not saturated (a
+share of a core well under 100 % means the client or the machine limited the round). Then each
+compared pair runs side by side (below the comparisons).`;
 
 export const section = httpSection({
   id: 'express',

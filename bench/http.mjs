@@ -1,6 +1,8 @@
 // The HTTP benchmark machinery every framework's section uses (express-http.mjs, koa-http.mjs,
 // nest-http.mjs): one server process per mode (a bench/*-server.mjs script), autocannon in
-// this process, the same request to every mode, rounds in rotating order, medians.
+// this process, the same request to every mode, rounds in rotating order, medians; then each
+// compared pair of modes side by side, both loaded at once on one core, median of the rounds'
+// ratios (the figure the targets are judged on).
 //
 // Every request of every mode carries the same `Authorization: Bearer <key>` header (a valid,
 // cached key of every authenticating server), so all modes receive byte-identical requests.
@@ -29,15 +31,18 @@ export const HTTP_ENV = [
   'BENCH_DURATION',
   'BENCH_WARMUP',
   'BENCH_CONNECTIONS',
+  'BENCH_PAIR_ROUNDS',
+  'BENCH_PAIR_DURATION',
   'BENCH_PERF',
 ];
 
 /**
  * A section of run.mjs for one group of modes (see `runHttpBench`): measures it, compares the
- * pairs `comparisons` (`[of, over]` mode names), and puts each of `targets` (`{ of, over,
- * figure, floor?, aim? }`, a ratio of median req/s; without a floor it is only reported) in the
- * Verdict table, with whether every request got a 200. `about` is the markdown that says what
- * the modes are; `baseline` the mode the medians table compares every mode with.
+ * pairs `comparisons` (`[of, over]` mode names; each is also measured side by side), and puts
+ * each of `targets` (`{ of, over, figure, floor?, aim? }`, a side-by-side ratio of req/s; without
+ * a floor it is only reported) in the Verdict table, with whether every request got a 200.
+ * `about` is the markdown that says what the modes are; `baseline` the mode the medians table
+ * compares every mode with.
  */
 export function httpSection({ id, title, env = [], group, about, baseline, comparisons, targets }) {
   return {
@@ -45,7 +50,10 @@ export function httpSection({ id, title, env = [], group, about, baseline, compa
     title,
     env: [...HTTP_ENV, ...env],
     async run({ log, pinning }) {
-      const result = await runHttpBench(group, { log, settings: httpSettings(), pinning });
+      const result = await runHttpBench(
+        { ...group, pairs: comparisons },
+        { log, settings: httpSettings(), pinning },
+      );
       return httpReport(result, { about, baseline, comparisons, targets });
     },
   };
@@ -59,8 +67,8 @@ export function httpReport(result, { about, baseline, comparisons, targets }) {
     verdicts: [
       ...targets.map(({ of, over, figure, floor, aim }) =>
         verdictRow({
-          figure: `${figure}, median req/s`,
-          value: compare(result, of, over).requestsPerSecond,
+          figure: `${figure}, req/s side by side (median of rounds)`,
+          value: compare(result, of, over).sideBySide,
           floor,
           aim,
           format: formatRatio,
@@ -76,10 +84,12 @@ export function httpReport(result, { about, baseline, comparisons, targets }) {
 /** Settings from the environment, with the defaults `pnpm bench` uses. */
 export function httpSettings(env = process.env) {
   return {
-    rounds: positiveNumber(env, 'BENCH_ROUNDS', 9, { integer: true }),
-    durationSeconds: positiveNumber(env, 'BENCH_DURATION', 4, { integer: true }),
+    rounds: positiveNumber(env, 'BENCH_ROUNDS', 5, { integer: true }),
+    durationSeconds: positiveNumber(env, 'BENCH_DURATION', 3, { integer: true }),
     warmupSeconds: positiveNumber(env, 'BENCH_WARMUP', 5, { integer: true }),
     connections: positiveNumber(env, 'BENCH_CONNECTIONS', 10, { integer: true }),
+    pairRounds: positiveNumber(env, 'BENCH_PAIR_ROUNDS', 7, { integer: true }),
+    pairSeconds: positiveNumber(env, 'BENCH_PAIR_DURATION', 3, { integer: true }),
     perf: perfPlan(env),
   };
 }
@@ -106,8 +116,9 @@ export function formatHttpSettings(result) {
   const s = result.settings;
   return (
     `${s.rounds} rounds × ${result.modes.length} modes × ${s.durationSeconds} s, after ` +
-    `${s.warmupSeconds} s warm-up per server; ${s.connections} connections, no pipelining; ` +
-    `instructions: ${s.perf.reason}`
+    `${s.warmupSeconds} s warm-up per server; side by side: ${s.pairRounds} rounds × ` +
+    `${result.pairs.length} pairs × ${s.pairSeconds} s; ${s.connections} connections per ` +
+    `load, no pipelining; instructions: ${s.perf.reason}`
   );
 }
 
@@ -138,7 +149,7 @@ export async function runHttpBench(group, { log = () => {}, settings = httpSetti
         failures.push(`${group.name} ${mode.name}: ${problem}`);
       }
     }
-    if (failures.length > 0) return summarize(group, settings, [], failures);
+    if (failures.length > 0) return summarize(group, settings, [], [], failures);
 
     for (const mode of modes) {
       log(`${group.name}: warming up ${mode} (${settings.warmupSeconds} s)…`);
@@ -163,10 +174,67 @@ export async function runHttpBench(group, { log = () => {}, settings = httpSetti
         );
       }
     }
-    return summarize(group, settings, rounds, failures);
+
+    const pairs = [];
+    for (const [of, over] of group.pairs ?? []) {
+      const pair = await sideBySide(servers.get(of), servers.get(over), headers, settings);
+      pairs.push(pair);
+      failures.push(...pair.failures.map((f) => `${group.name} ${of} beside ${over}: ${f}`));
+      log(
+        `${group.name} side by side: ${of} / ${over} ` +
+          pair.rounds.map((r) => r.ratio.toFixed(3)).join(' ') +
+          `, median ${pair.ratio.toFixed(3)}`,
+      );
+    }
+    return summarize(group, settings, rounds, pairs, failures);
   } finally {
     for (const server of servers.values()) server.stop();
   }
+}
+
+/**
+ * Two modes loaded at once, for `pairRounds` rounds of `pairSeconds`: both servers are pinned to
+ * the same core, so each gets about half of it and their requests answered per round compare
+ * their costs per request under the very same conditions. Whatever slows the machine during a
+ * round slows both; measured one after the other, a swing of the machine's speed between two
+ * rounds (common on a shared VM) lands in the ratio. A first, shorter round is not counted (the
+ * two loads open their connections; anything not yet compiled gets compiled). Which load
+ * starts first alternates from round to round.
+ */
+async function sideBySide(of, over, headers, settings) {
+  const both = (first, second, seconds) =>
+    Promise.all([
+      load(first.url, headers, settings, seconds),
+      load(second.url, headers, settings, seconds),
+    ]);
+  const failures = [];
+  const [warmOf, warmOver] = await both(of, over, 1);
+  failures.push(...requestFailures(warmOf, 'warm-up'), ...requestFailures(warmOver, 'warm-up'));
+  const rounds = [];
+  for (let round = 1; round <= settings.pairRounds; round++) {
+    const ofFirst = round % 2 === 0;
+    const [a, b] = await both(ofFirst ? of : over, ofFirst ? over : of, settings.pairSeconds);
+    const [measuredOf, measuredOver] = ofFirst ? [a, b] : [b, a];
+    rounds.push({
+      round,
+      ofPerSecond: measuredOf['2xx'] / measuredOf.duration,
+      overPerSecond: measuredOver['2xx'] / measuredOver.duration,
+      ratio: ratio(measuredOf['2xx'], measuredOver['2xx']),
+      completed: a.requests.total + b.requests.total,
+      non2xx: a.non2xx + b.non2xx,
+    });
+    failures.push(
+      ...requestFailures(measuredOf, `round ${round}, ${of.mode}`),
+      ...requestFailures(measuredOver, `round ${round}, ${over.mode}`),
+    );
+  }
+  return {
+    of: of.mode,
+    over: over.mode,
+    rounds,
+    ratio: median(rounds.map((r) => r.ratio)),
+    failures,
+  };
 }
 
 /** One mode for `durationSeconds`: throughput, latency and the CPU both sides spent. */
@@ -231,8 +299,8 @@ export function perfCount(report, event) {
   return line === undefined || !Number.isFinite(value) ? Number.NaN : value;
 }
 
-/** Medians per mode over the rounds. */
-function summarize(group, settings, rounds, failures) {
+/** Medians per mode over the rounds, and the side-by-side pairs. */
+function summarize(group, settings, rounds, pairs, failures) {
   const medians = {};
   for (const mode of group.modes) {
     const mine = rounds.filter((r) => r.mode === mode.name);
@@ -252,6 +320,7 @@ function summarize(group, settings, rounds, failures) {
     settings,
     modes: group.modes.map((m) => m.name),
     rounds,
+    pairs,
     medians,
     failures,
     ok: failures.length === 0 && rounds.length > 0,
@@ -259,17 +328,20 @@ function summarize(group, settings, rounds, failures) {
 }
 
 /**
- * `of` against `over`, both modes of one result: the ratio of median req/s; the ratios of server
- * CPU time and of server instructions per request, inverted (over / of: what the throughput
- * ratio would be on a purely CPU-bound server; instructions are the least moved by other load
- * on the machine); and what a request of `of` costs more than one of `over`.
+ * `of` against `over`, both modes of one result: the median ratio of req/s side by side (NaN
+ * when the pair was not measured so); the ratio of median req/s; the ratios of server CPU time
+ * and of server instructions per request, inverted (over / of: what the throughput ratio would
+ * be on a purely CPU-bound server; instructions are the least moved by other load on the
+ * machine); and what a request of `of` costs more than one of `over`.
  */
 export function compare(result, of, over) {
   const a = result.medians[of];
   const b = result.medians[over];
+  const pair = (result.pairs ?? []).find((p) => p.of === of && p.over === over);
   return {
     of,
     over,
+    sideBySide: pair === undefined ? Number.NaN : pair.ratio,
     requestsPerSecond: ratio(a.requestsPerSecond, b.requestsPerSecond),
     cpuPerRequest: ratio(b.serverCpuMicrosPerRequest, a.serverCpuMicrosPerRequest),
     cpuCostMicros: a.serverCpuMicrosPerRequest - b.serverCpuMicrosPerRequest,
@@ -278,10 +350,11 @@ export function compare(result, of, over) {
   };
 }
 
-/** The Verdict row saying whether every request of every round got a 200. */
+/** The Verdict row saying whether every request of every round (side by side too) got a 200. */
 export function answeredVerdict(result) {
-  const completed = sum(result.rounds.map((r) => r.completed));
-  const non2xx = sum(result.rounds.map((r) => r.non2xx));
+  const measured = [...result.rounds, ...(result.pairs ?? []).flatMap((p) => p.rounds)];
+  const completed = sum(measured.map((r) => r.completed));
+  const non2xx = sum(measured.map((r) => r.non2xx));
   return {
     figure: `${result.group}: every request answered 200`,
     floor: 'all',
@@ -447,6 +520,7 @@ export function formatComparisons(comparisons) {
   return markdownTable(
     [
       'comparison',
+      'side by side: req/s ratio, median of rounds',
       'median req/s, ratio',
       'server CPU per request, inverse ratio',
       'server instructions per request, inverse ratio',
@@ -455,15 +529,45 @@ export function formatComparisons(comparisons) {
     ],
     comparisons.map((c) => [
       `${c.of} / ${c.over}`,
+      formatRatio(c.sideBySide),
       formatRatio(c.requestsPerSecond),
       formatRatio(c.cpuPerRequest),
       formatRatio(c.instructionsPerRequest),
       Number.isFinite(c.cpuCostMicros) ? `${c.cpuCostMicros.toFixed(1)} µs` : 'n/a',
       formatKiloInstructions(c.instructionsCost),
     ]),
-    { rightAligned: [1, 2, 3, 4, 5] },
+    { rightAligned: [1, 2, 3, 4, 5, 6] },
   );
 }
+
+/** Every side-by-side round, as a markdown table, folded away. */
+export function formatSideBySideRounds(result) {
+  const table = markdownTable(
+    ['pair', 'round', 'req/s of the first', 'req/s of the second', 'ratio', 'non-2xx'],
+    result.pairs.flatMap((p) =>
+      p.rounds.map((r) => [
+        `${p.of} / ${p.over}`,
+        String(r.round),
+        formatInteger(r.ofPerSecond),
+        formatInteger(r.overPerSecond),
+        formatRatio(r.ratio),
+        String(r.non2xx),
+      ]),
+    ),
+    { rightAligned: [1, 2, 3, 4, 5] },
+  );
+  return `<details><summary>Every side-by-side round</summary>\n\n${table}\n\n</details>`;
+}
+
+/** What "side by side" means, under every HTTP section's comparisons. */
+export const SIDE_BY_SIDE = `"Side by side" runs the two modes of a comparison at once: both servers are pinned to
+the same core and each gets its own autocannon load, so each has about half the core and the
+ratio of the requests they answer in a round is the inverse ratio of their costs per request,
+measured under the very same conditions. Whatever slows the machine in a round slows both; one
+after the other, a swing of this shared VM's speed between rounds lands in the ratio (compare
+the spread of the two kinds of rounds in the tables below). The targets are judged on the
+side-by-side ratio. Without CPU pinning (see the Run table) the two servers are not held to one
+core, and the side-by-side ratio is then only indicative.`;
 
 /** Every measured round, as a markdown table, folded away. */
 export function formatHttpRounds(result) {
@@ -510,6 +614,9 @@ export function httpSectionBody(result, { about, baseline, comparisons }) {
     '',
     formatComparisons(comparisons),
     '',
+    SIDE_BY_SIDE,
+    '',
     formatHttpRounds(result),
+    ...(result.pairs.length > 0 ? ['', formatSideBySideRounds(result)] : []),
   ].join('\n');
 }

@@ -151,6 +151,17 @@ describe('HTTP comparisons', () => {
       { completed: 1000, non2xx: 0 },
       { completed: 2000, non2xx: 5 },
     ],
+    pairs: [
+      {
+        of: 'auth',
+        over: 'bare',
+        ratio: 0.95,
+        rounds: [
+          { ratio: 0.95, completed: 400, non2xx: 0 },
+          { ratio: 0.93, completed: 600, non2xx: 1 },
+        ],
+      },
+    ],
     ok: false,
   };
 
@@ -161,10 +172,15 @@ describe('HTTP comparisons', () => {
     expect(c.cpuCostMicros).toBeCloseTo(20);
   });
 
-  it('counts the requests answered 200 over every round', () => {
+  it('takes the side-by-side ratio of the pair measured so, and NaN for a pair that was not', () => {
+    expect(compare(result, 'auth', 'bare').sideBySide).toBe(0.95);
+    expect(compare(result, 'bare', 'auth').sideBySide).toBeNaN();
+  });
+
+  it('counts the requests answered 200 over every round, side by side too', () => {
     expect(answeredVerdict(result)).toMatchObject({
       figure: 'Express: every request answered 200',
-      measured: '2,995 of 3,000',
+      measured: '3,994 of 4,000',
       pass: false,
     });
   });
