@@ -23,6 +23,7 @@ import {
   formatInteger,
   isMain,
   markdownTable,
+  median,
   perCall,
   positiveNumber,
   runAlone,
@@ -43,6 +44,7 @@ export function microSettings(env = process.env) {
   return {
     timeMs: positiveNumber(env, 'BENCH_MICRO_TIME', 1_500),
     warmupMs: positiveNumber(env, 'BENCH_MICRO_WARMUP', 500),
+    rounds: positiveNumber(env, 'BENCH_MICRO_ROUNDS', 5, { integer: true }),
   };
 }
 
@@ -244,28 +246,37 @@ export async function runAuthenticateBench({ log = () => {}, settings = microSet
 
   // Store lookups made while each case is measured: the cached cases should make none, except
   // when a cache entry's TTL (30 s valid, 5 s unknown) lapses during the case.
-  const lookups = new Map();
-  const bench = new Bench({
-    time: settings.timeMs,
-    iterations: 32,
-    warmupTime: Math.min(250, settings.warmupMs),
-    warmupIterations: 8,
-    throws: true,
-  });
-  for (const c of cases) {
-    let before = 0;
-    bench.add(c.name, c.fn, {
-      beforeAll(mode) {
-        before = store.lookups;
-        if (mode === 'run') lookups.set(c.name, 0);
-      },
-      afterAll(mode) {
-        if (mode === 'run') lookups.set(c.name, store.lookups - before);
-      },
+  const lookups = new Map(cases.map((c) => [c.name, 0]));
+  // Rounds, each measuring every case for its share of the time: this machine's speed swings
+  // for seconds at a time, and one long measurement per case would give a case that fell in a
+  // slow stretch a figure of that stretch. A case's figures are medians over the rounds.
+  const perRound = new Map(cases.map((c) => [c.name, []]));
+  for (let round = 1; round <= settings.rounds; round++) {
+    const bench = new Bench({
+      time: settings.timeMs / settings.rounds,
+      iterations: 32,
+      warmupTime: Math.min(250, settings.warmupMs),
+      warmupIterations: 8,
+      throws: true,
     });
+    for (const c of cases) {
+      let before = 0;
+      bench.add(c.name, c.fn, {
+        beforeAll() {
+          before = store.lookups;
+        },
+        afterAll(mode) {
+          if (mode === 'run') lookups.set(c.name, lookups.get(c.name) + store.lookups - before);
+        },
+      });
+    }
+    log(
+      `round ${round} of ${settings.rounds}: ${cases.length} cases, ` +
+        `${Math.round(settings.timeMs / settings.rounds)} ms each, ${BATCH} calls per sample…`,
+    );
+    await bench.run();
+    for (const c of cases) perRound.get(c.name).push(perCall(bench, c.name, BATCH));
   }
-  log(`measuring ${cases.length} cases (${settings.timeMs} ms each, ${BATCH} calls per sample)…`);
-  await bench.run();
 
   for (const authenticator of [lean, withLastUsed, refusing, throttling]) {
     await authenticator.close();
@@ -274,7 +285,7 @@ export async function runAuthenticateBench({ log = () => {}, settings = microSet
 
   const rows = cases.map((c) => ({
     name: c.name,
-    ...perCall(bench, c.name, BATCH),
+    ...medianOfRounds(perRound.get(c.name)),
     storeLookups: lookups.get(c.name) ?? Number.NaN,
   }));
   const headline = rows.find((r) => r.name === HEADLINE);
@@ -284,6 +295,20 @@ export async function runAuthenticateBench({ log = () => {}, settings = microSet
     headline,
     storeLookups: rows.reduce((n, r) => n + r.storeLookups, 0),
     settings: { ...settings, batch: BATCH },
+  };
+}
+
+/** A case's figures over the rounds: median time per call (and its rate), median p99 and rme. */
+function medianOfRounds(rounds) {
+  const meanNs = median(rounds.map((r) => r.meanNs));
+  return {
+    opsPerSecond: 1e9 / meanNs,
+    meanNs,
+    p99Ns: median(rounds.map((r) => r.p99Ns)),
+    rmePercent: median(rounds.map((r) => r.rmePercent)),
+    samples: rounds.reduce((n, r) => n + r.samples, 0),
+    slowestRoundNs: Math.max(...rounds.map((r) => r.meanNs)),
+    fastestRoundNs: Math.min(...rounds.map((r) => r.meanNs)),
   };
 }
 
@@ -323,6 +348,7 @@ export function formatMicroTable(rows) {
       '± rme',
       'samples',
       'store lookups',
+      'mean ns/op, fastest – slowest round',
     ],
     rows.map((r) => [
       r.name,
@@ -333,22 +359,27 @@ export function formatMicroTable(rows) {
       `${r.rmePercent.toFixed(1)} %`,
       String(r.samples),
       String(r.storeLookups),
+      `${formatInteger(r.fastestRoundNs)} – ${formatInteger(r.slowestRoundNs)}`,
     ]),
-    { rightAligned: [1, 2, 3, 4, 5, 6, 7] },
+    { rightAligned: [1, 2, 3, 4, 5, 6, 7, 8] },
   );
 }
 
 export const section = {
   id: 'core',
   title: 'Core: `authenticate()` and its parts',
-  env: ['BENCH_MICRO_TIME', 'BENCH_MICRO_WARMUP'],
+  env: ['BENCH_MICRO_TIME', 'BENCH_MICRO_WARMUP', 'BENCH_MICRO_ROUNDS'],
   async run({ log, pinning }) {
     const settings = microSettings();
     const core = await runAuthenticateBench({ log, settings });
     const withLastUsed = core.rows.find((r) => r.name.includes('lastUsed on'));
     const body = [
       `One thread${pinning?.enabled ? `, pinned to CPU ${pinning.clientCpu}` : ''}, one call after another (each awaited); a sample is a batch of`,
-      `${formatInteger(BATCH)} calls, so p99 is the 99th percentile of batch means, per call.`,
+      `${formatInteger(BATCH)} calls, so p99 is the 99th percentile of batch means, per call. Every case is measured in`,
+      `${settings.rounds} rounds, each round measuring every case in turn, and its figures are medians over the rounds:`,
+      'the speed of this shared machine swings for seconds at a time, and a single stretch per case',
+      'would give the case that fell in a slow one the figure of that stretch (the last column shows',
+      'how far the rounds of a case lay apart).',
       `"× headline time" is the mean time of a case over that of "${HEADLINE}".`,
       'Refusals are measured with the brute-force throttle off (`failedAttempts: false`), except',
       'the case of a client it holds back: with it on, a client refused 100 times in a minute gets',
@@ -365,7 +396,7 @@ export const section = {
       '  when its cache entry outlives its TTL (30 s for a valid key, 5 s for an unknown id).',
     ].join('\n');
     return {
-      settings: `core: ${formatInteger(settings.timeMs)} ms per case after ${formatInteger(settings.warmupMs)} ms warm-up; ${formatInteger(BATCH)} calls per sample`,
+      settings: `core: ${formatInteger(settings.timeMs)} ms per case in ${settings.rounds} rounds, after ${formatInteger(settings.warmupMs)} ms warm-up; ${formatInteger(BATCH)} calls per sample`,
       verdicts: [
         verdictRow({
           figure: `${HEADLINE}: verifications/s`,

@@ -39,8 +39,9 @@ export const HTTP_ENV = [
 /**
  * A section of run.mjs for one group of modes (see `runHttpBench`): measures it, compares the
  * pairs `comparisons` (`[of, over]` mode names; each is also measured side by side), and puts
- * each of `targets` (`{ of, over, figure, floor?, aim? }`, a side-by-side ratio of req/s; without
- * a floor it is only reported) in the Verdict table, with whether every request got a 200.
+ * each of `targets` (`{ of, over, figure, floor?, aim? }`, judged on the side-by-side inverse
+ * ratio of server CPU per request; without a floor it is only reported) in the Verdict table,
+ * with whether every request got a 200.
  * `about` is the markdown that says what the modes are; `baseline` the mode the medians table
  * compares every mode with.
  */
@@ -67,7 +68,7 @@ export function httpReport(result, { about, baseline, comparisons, targets }) {
     verdicts: [
       ...targets.map(({ of, over, figure, floor, aim }) =>
         verdictRow({
-          figure: `${figure}, req/s side by side (median of rounds)`,
+          figure: `${figure}, side by side (server CPU per request, inverted)`,
           value: compare(result, of, over).sideBySide,
           floor,
           aim,
@@ -181,9 +182,12 @@ export async function runHttpBench(group, { log = () => {}, settings = httpSetti
       pairs.push(pair);
       failures.push(...pair.failures.map((f) => `${group.name} ${of} beside ${over}: ${f}`));
       log(
-        `${group.name} side by side: ${of} / ${over} ` +
-          pair.rounds.map((r) => r.ratio.toFixed(3)).join(' ') +
-          `, median ${pair.ratio.toFixed(3)}`,
+        `${group.name} side by side: ${of} / ${over}, server CPU per request inverted ` +
+          pair.rounds.map((r) => r.cpuRatio.toFixed(3)).join(' ') +
+          `, median ${pair.cpuRatio.toFixed(3)}; req/s ` +
+          pair.rounds.map((r) => r.requestsRatio.toFixed(3)).join(' ') +
+          `, median ${pair.requestsRatio.toFixed(3)}; autocannon ` +
+          `${Math.round(pair.clientCpuShare * 100)} % of a core`,
       );
     }
     return summarize(group, settings, rounds, pairs, failures);
@@ -194,12 +198,14 @@ export async function runHttpBench(group, { log = () => {}, settings = httpSetti
 
 /**
  * Two modes loaded at once, for `pairRounds` rounds of `pairSeconds`: both servers are pinned to
- * the same core, so each gets about half of it and their requests answered per round compare
- * their costs per request under the very same conditions. Whatever slows the machine during a
- * round slows both; measured one after the other, a swing of the machine's speed between two
- * rounds (common on a shared VM) lands in the ratio. A first, shorter round is not counted (the
- * two loads open their connections; anything not yet compiled gets compiled). Which load
- * starts first alternates from round to round.
+ * the same core, and each round compares their CPU time per request (asked over IPC before and
+ * after) and their requests answered, under the very same conditions. Whatever slows the
+ * machine during a round slows both; measured one after the other, a swing of the machine's
+ * speed between two rounds (common on a shared VM) lands in the ratio. The CPU-time ratio holds
+ * whether or not the servers are saturated; the req/s ratio only when they are (each then gets
+ * half the core): with fast servers the one autocannon process cannot keep both busy, and that
+ * ratio drifts to 1. A first, shorter round is not counted (the two loads open their
+ * connections; anything not yet compiled gets compiled). Which load starts first alternates.
  */
 async function sideBySide(of, over, headers, settings) {
   const both = (first, second, seconds) =>
@@ -213,13 +219,23 @@ async function sideBySide(of, over, headers, settings) {
   const rounds = [];
   for (let round = 1; round <= settings.pairRounds; round++) {
     const ofFirst = round % 2 === 0;
+    const cpuBefore = await Promise.all([of.cpu(), over.cpu()]);
+    const clientBefore = process.cpuUsage();
     const [a, b] = await both(ofFirst ? of : over, ofFirst ? over : of, settings.pairSeconds);
+    const client = process.cpuUsage(clientBefore);
+    const cpuAfter = await Promise.all([of.cpu(), over.cpu()]);
     const [measuredOf, measuredOver] = ofFirst ? [a, b] : [b, a];
+    const ofCpu = cpuPerRequest(cpuBefore[0], cpuAfter[0], measuredOf.requests.total);
+    const overCpu = cpuPerRequest(cpuBefore[1], cpuAfter[1], measuredOver.requests.total);
     rounds.push({
       round,
       ofPerSecond: measuredOf['2xx'] / measuredOf.duration,
       overPerSecond: measuredOver['2xx'] / measuredOver.duration,
-      ratio: ratio(measuredOf['2xx'], measuredOver['2xx']),
+      ofCpuMicrosPerRequest: ofCpu,
+      overCpuMicrosPerRequest: overCpu,
+      clientCpuShare: (client.user + client.system) / 1e6 / settings.pairSeconds,
+      cpuRatio: ratio(overCpu, ofCpu),
+      requestsRatio: ratio(measuredOf['2xx'], measuredOver['2xx']),
       completed: a.requests.total + b.requests.total,
       non2xx: a.non2xx + b.non2xx,
     });
@@ -232,9 +248,17 @@ async function sideBySide(of, over, headers, settings) {
     of: of.mode,
     over: over.mode,
     rounds,
-    ratio: median(rounds.map((r) => r.ratio)),
+    cpuRatio: median(rounds.map((r) => r.cpuRatio)),
+    requestsRatio: median(rounds.map((r) => r.requestsRatio)),
+    clientCpuShare: median(rounds.map((r) => r.clientCpuShare)),
     failures,
   };
+}
+
+/** Server CPU microseconds per request between two `cpu()` answers. */
+function cpuPerRequest(before, after, requests) {
+  const micros = after.user - before.user + (after.system - before.system);
+  return requests > 0 ? micros / requests : Number.NaN;
 }
 
 /** One mode for `durationSeconds`: throughput, latency and the CPU both sides spent. */
@@ -328,8 +352,9 @@ function summarize(group, settings, rounds, pairs, failures) {
 }
 
 /**
- * `of` against `over`, both modes of one result: the median ratio of req/s side by side (NaN
- * when the pair was not measured so); the ratio of median req/s; the ratios of server CPU time
+ * `of` against `over`, both modes of one result: side by side (NaN when the pair was not
+ * measured so), the median inverse ratio of server CPU per request and the median ratio of
+ * req/s; then, one after the other, the ratio of median req/s; the ratios of server CPU time
  * and of server instructions per request, inverted (over / of: what the throughput ratio would
  * be on a purely CPU-bound server; instructions are the least moved by other load on the
  * machine); and what a request of `of` costs more than one of `over`.
@@ -341,7 +366,9 @@ export function compare(result, of, over) {
   return {
     of,
     over,
-    sideBySide: pair === undefined ? Number.NaN : pair.ratio,
+    sideBySide: pair === undefined ? Number.NaN : pair.cpuRatio,
+    sideBySideRequests: pair === undefined ? Number.NaN : pair.requestsRatio,
+    sideBySideClientShare: pair === undefined ? Number.NaN : pair.clientCpuShare,
     requestsPerSecond: ratio(a.requestsPerSecond, b.requestsPerSecond),
     cpuPerRequest: ratio(b.serverCpuMicrosPerRequest, a.serverCpuMicrosPerRequest),
     cpuCostMicros: a.serverCpuMicrosPerRequest - b.serverCpuMicrosPerRequest,
@@ -520,8 +547,10 @@ export function formatComparisons(comparisons) {
   return markdownTable(
     [
       'comparison',
-      'side by side: req/s ratio, median of rounds',
-      'median req/s, ratio',
+      'side by side: server CPU per request, inverse ratio',
+      'side by side: req/s ratio',
+      'side by side: autocannon, share of a core',
+      'one after the other: median req/s, ratio',
       'server CPU per request, inverse ratio',
       'server instructions per request, inverse ratio',
       'server CPU per request, difference',
@@ -530,44 +559,66 @@ export function formatComparisons(comparisons) {
     comparisons.map((c) => [
       `${c.of} / ${c.over}`,
       formatRatio(c.sideBySide),
+      formatRatio(c.sideBySideRequests),
+      Number.isFinite(c.sideBySideClientShare)
+        ? `${(c.sideBySideClientShare * 100).toFixed(0)} %`
+        : 'n/a',
       formatRatio(c.requestsPerSecond),
       formatRatio(c.cpuPerRequest),
       formatRatio(c.instructionsPerRequest),
       Number.isFinite(c.cpuCostMicros) ? `${c.cpuCostMicros.toFixed(1)} µs` : 'n/a',
       formatKiloInstructions(c.instructionsCost),
     ]),
-    { rightAligned: [1, 2, 3, 4, 5, 6] },
+    { rightAligned: [1, 2, 3, 4, 5, 6, 7, 8] },
   );
 }
 
 /** Every side-by-side round, as a markdown table, folded away. */
 export function formatSideBySideRounds(result) {
   const table = markdownTable(
-    ['pair', 'round', 'req/s of the first', 'req/s of the second', 'ratio', 'non-2xx'],
+    [
+      'pair (first / second)',
+      'round',
+      'server CPU µs/req, first',
+      'server CPU µs/req, second',
+      'CPU per request, inverse ratio',
+      'req/s, first',
+      'req/s, second',
+      'req/s ratio',
+      'autocannon, share of a core',
+      'non-2xx',
+    ],
     result.pairs.flatMap((p) =>
       p.rounds.map((r) => [
         `${p.of} / ${p.over}`,
         String(r.round),
+        r.ofCpuMicrosPerRequest.toFixed(1),
+        r.overCpuMicrosPerRequest.toFixed(1),
+        formatRatio(r.cpuRatio),
         formatInteger(r.ofPerSecond),
         formatInteger(r.overPerSecond),
-        formatRatio(r.ratio),
+        formatRatio(r.requestsRatio),
+        `${(r.clientCpuShare * 100).toFixed(0)} %`,
         String(r.non2xx),
       ]),
     ),
-    { rightAligned: [1, 2, 3, 4, 5] },
+    { rightAligned: [1, 2, 3, 4, 5, 6, 7, 8, 9] },
   );
   return `<details><summary>Every side-by-side round</summary>\n\n${table}\n\n</details>`;
 }
 
 /** What "side by side" means, under every HTTP section's comparisons. */
 export const SIDE_BY_SIDE = `"Side by side" runs the two modes of a comparison at once: both servers are pinned to
-the same core and each gets its own autocannon load, so each has about half the core and the
-ratio of the requests they answer in a round is the inverse ratio of their costs per request,
-measured under the very same conditions. Whatever slows the machine in a round slows both; one
-after the other, a swing of this shared VM's speed between rounds lands in the ratio (compare
-the spread of the two kinds of rounds in the tables below). The targets are judged on the
-side-by-side ratio. Without CPU pinning (see the Run table) the two servers are not held to one
-core, and the side-by-side ratio is then only indicative.`;
+the same core, each under its own autocannon load, and each round compares the server CPU time
+each spent per request, inverted (what the throughput ratio is on a core the servers saturate),
+under the very same conditions. Whatever slows the machine in a round slows both; one after the
+other, a swing of this shared VM's speed between rounds lands in the ratio (compare the spread of
+the two kinds of rounds in the tables below). The req/s ratio side by side says the same while
+both servers saturate the core (each then gets half of it); with servers as fast as Fastify the
+one autocannon process cannot keep both busy (its share of a core nears 100 %), and that ratio
+drifts towards 1. The targets are judged on the side-by-side CPU ratio. Without CPU pinning (see
+the Run table) the two servers are not held to one core, and side-by-side figures are only
+indicative.`;
 
 /** Every measured round, as a markdown table, folded away. */
 export function formatHttpRounds(result) {

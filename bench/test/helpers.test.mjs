@@ -155,10 +155,12 @@ describe('HTTP comparisons', () => {
       {
         of: 'auth',
         over: 'bare',
-        ratio: 0.95,
+        cpuRatio: 0.95,
+        requestsRatio: 0.97,
+        clientCpuShare: 0.5,
         rounds: [
-          { ratio: 0.95, completed: 400, non2xx: 0 },
-          { ratio: 0.93, completed: 600, non2xx: 1 },
+          { cpuRatio: 0.95, requestsRatio: 0.97, completed: 400, non2xx: 0 },
+          { cpuRatio: 0.93, requestsRatio: 0.96, completed: 600, non2xx: 1 },
         ],
       },
     ],
@@ -172,8 +174,12 @@ describe('HTTP comparisons', () => {
     expect(c.cpuCostMicros).toBeCloseTo(20);
   });
 
-  it('takes the side-by-side ratio of the pair measured so, and NaN for a pair that was not', () => {
-    expect(compare(result, 'auth', 'bare').sideBySide).toBe(0.95);
+  it('takes the side-by-side ratios of the pair measured so, and NaN for a pair that was not', () => {
+    expect(compare(result, 'auth', 'bare')).toMatchObject({
+      sideBySide: 0.95,
+      sideBySideRequests: 0.97,
+      sideBySideClientShare: 0.5,
+    });
     expect(compare(result, 'bare', 'auth').sideBySide).toBeNaN();
   });
 

@@ -67,7 +67,8 @@ interface PresentedKey extends KeyShape {
 
 /** The token a cache entry's key last matched, kept in memory; see `Authenticator#rememberedEntry`. */
 interface RememberedToken {
-  readonly token: string;
+  /** The token's characters, one byte each (keys are ASCII); see `equalInConstantTime`. */
+  readonly bytes: Uint8Array;
   readonly environment: KeyEnvironment;
   readonly signed: VerifiedClaims | undefined;
 }
@@ -624,14 +625,14 @@ export class Authenticator {
   #rememberedEntry(token: string, now: number): KnownKey | undefined {
     if (token.length === KEY_LENGTH) {
       const entry = this.#fresh(this.#cache?.peek(keyIdPosition(token)), now);
-      const remembered = entry?.remembered?.token;
+      const remembered = entry?.remembered?.bytes;
       return remembered !== undefined && equalInConstantTime(token, remembered) ? entry : undefined;
     }
     // A signed key: its length is not secret (every key of one issuer has about the same), so
     // only a remembered token of the same length is compared, in constant time.
     if (token.length > SIGNED_KEY_MAX_LENGTH || !hasSignedKeyPrefix(token)) return undefined;
     const entry = this.#fresh(this.#cache?.peek(signedKeyIdPosition(token)), now);
-    const remembered = entry?.remembered?.token;
+    const remembered = entry?.remembered?.bytes;
     return remembered !== undefined && equalInConstantTime(token, remembered) ? entry : undefined;
   }
 
@@ -651,7 +652,7 @@ export class Authenticator {
     if (!matches || !this.#hasher.verify(presented.token, known.hash)) return false;
     if (signed === undefined || this.#signed?.verificationCache === true) {
       known.remembered = {
-        token: presented.token,
+        bytes: Buffer.from(presented.token, 'latin1'),
         environment: presented.environment,
         signed,
       };
