@@ -204,8 +204,10 @@ export async function runHttpBench(group, { log = () => {}, settings = httpSetti
  * speed between two rounds (common on a shared VM) lands in the ratio. The CPU-time ratio holds
  * whether or not the servers are saturated; the req/s ratio only when they are (each then gets
  * half the core): with fast servers the one autocannon process cannot keep both busy, and that
- * ratio drifts to 1. A first, shorter round is not counted (the two loads open their
- * connections; anything not yet compiled gets compiled). Which load starts first alternates.
+ * ratio drifts to 1. A first round is not counted: a server that sat idle through the other
+ * pairs has had its heap shrunk by V8's memory reducer and runs slow until the young
+ * generation has grown again (with an uncounted round of 1 s, the first counted round of
+ * every pair came out 10-50 % below the others). Which load starts first alternates.
  */
 async function sideBySide(of, over, headers, settings) {
   const both = (first, second, seconds) =>
@@ -214,7 +216,7 @@ async function sideBySide(of, over, headers, settings) {
       load(second.url, headers, settings, seconds),
     ]);
   const failures = [];
-  const [warmOf, warmOver] = await both(of, over, 1);
+  const [warmOf, warmOver] = await both(of, over, settings.pairSeconds);
   failures.push(...requestFailures(warmOf, 'warm-up'), ...requestFailures(warmOver, 'warm-up'));
   const rounds = [];
   for (let round = 1; round <= settings.pairRounds; round++) {
