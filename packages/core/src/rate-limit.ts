@@ -3,6 +3,7 @@ import { LRUCache } from 'lru-cache';
 import { ConfigurationError } from './errors.js';
 import type { Scope } from './scopes.js';
 import { isScope } from './scopes.js';
+import { positiveInteger } from './validate.js';
 
 /**
  * A request rate: `limit` requests per `windowSeconds`, of which up to `burst` may come at once
@@ -304,11 +305,11 @@ export class FailedAttemptThrottle {
       'failed-attempts',
       'failedAttempts',
     );
-    const max = options.maxAddresses ?? 100_000;
-    if (!Number.isSafeInteger(max) || max < 1) {
-      throw new ConfigurationError('failedAttempts.maxAddresses must be a positive integer');
-    }
-    this.#maxAddresses = max;
+    this.#maxAddresses = positiveInteger(
+      options.maxAddresses,
+      'failedAttempts.maxAddresses',
+      100_000,
+    );
   }
 
   /**
