@@ -1,4 +1,4 @@
-import { LRUCache } from 'lru-cache';
+import type { LRUCache } from 'lru-cache';
 import { equalInConstantTime } from './constant-time.js';
 import type { AnyAuthError } from './errors.js';
 import {
@@ -28,6 +28,7 @@ import {
   readKeyShape,
 } from './key-format.js';
 import { LastUsedRecorder } from './last-used.js';
+import { growingLru } from './lru.js';
 import type {
   FailedAttemptsOptions,
   RateLimitDecision,
@@ -326,11 +327,9 @@ export class Authenticator {
       if (cache === null || typeof cache !== 'object') {
         throw new ConfigurationError('cache must be an object of cache options, or false');
       }
-      this.#cache = new LRUCache({ max: positiveInteger(cache.max, 'cache.max', 10_000) });
+      this.#cache = growingLru(positiveInteger(cache.max, 'cache.max', 10_000));
       this.#cacheTtlMs = positiveInteger(cache.ttlMs, 'cache.ttlMs', 30_000);
-      this.#unknown = new LRUCache({
-        max: positiveInteger(cache.negativeMax, 'cache.negativeMax', 10_000),
-      });
+      this.#unknown = growingLru(positiveInteger(cache.negativeMax, 'cache.negativeMax', 10_000));
       this.#negativeTtlMs = positiveInteger(cache.negativeTtlMs, 'cache.negativeTtlMs', 5_000);
     }
 

@@ -1,6 +1,7 @@
 import { isIPv4, isIPv6 } from 'node:net';
-import { LRUCache } from 'lru-cache';
+import type { LRUCache } from 'lru-cache';
 import { ConfigurationError } from './errors.js';
+import { growingLru } from './lru.js';
 import type { Scope } from './scopes.js';
 import { isScope } from './scopes.js';
 import { positiveInteger } from './validate.js';
@@ -152,9 +153,7 @@ export interface MemoryRateLimiterOptions {
  * of distinct keys beyond `maxBuckets` evicts the least recently used, which then start afresh.
  */
 export class MemoryRateLimiter implements RateLimiter {
-  readonly #max: number;
-  /** Made at the first request: lru-cache allocates for `max` entries up front. */
-  #buckets: LRUCache<string, number> | undefined;
+  readonly #buckets: LRUCache<string, number>;
 
   constructor(options: MemoryRateLimiterOptions = {}) {
     if (options === null || typeof options !== 'object') {
@@ -164,11 +163,10 @@ export class MemoryRateLimiter implements RateLimiter {
     if (!Number.isSafeInteger(max) || max < 1) {
       throw new ConfigurationError('maxBuckets must be a positive integer');
     }
-    this.#max = max;
+    this.#buckets = growingLru(max);
   }
 
   take(bucket: string, rule: RateLimitRule, now: number): RateLimitDecision {
-    this.#buckets ??= new LRUCache({ max: this.#max });
     const { decision, tat } = gcra(this.#buckets.get(bucket), rule, now);
     if (decision.allowed) this.#buckets.set(bucket, tat);
     return decision;
@@ -176,7 +174,7 @@ export class MemoryRateLimiter implements RateLimiter {
 
   /** Buckets held now (for tests and metrics). */
   get size(): number {
-    return this.#buckets?.size ?? 0;
+    return this.#buckets.size;
   }
 }
 
@@ -287,8 +285,8 @@ export class FailedAttemptThrottle {
    * Address group → GCRA theoretical arrival time, in ms after `#epoch`. An IPv4 group is keyed
    * by its 32-bit value, and times after a recent epoch are small whole numbers while the
    * interval is a whole number of ms (600 ms by default): V8 keeps both unboxed, so a flood
-   * from ever new addresses allocates nothing per address here. Made at the first failure, as
-   * lru-cache allocates for `max` entries up front.
+   * from ever new addresses allocates nothing per address here. Made, with its epoch, at the
+   * first failure.
    */
   #table: LRUCache<number | string, number> | undefined;
   #epoch = 0;
@@ -336,7 +334,7 @@ export class FailedAttemptThrottle {
     if (group === undefined) return;
     this.#lastFailureAt = Math.max(this.#lastFailureAt, now);
     if (this.#table === undefined) {
-      this.#table = new LRUCache({ max: this.#maxAddresses });
+      this.#table = growingLru(this.#maxAddresses);
       this.#epoch = now;
     }
     const at = this.#offset(now);

@@ -361,6 +361,25 @@ describe('brute-force throttling', () => {
     expect(codeOf(await auth.authenticate(bearer(key, { ip: '203.0.113.8' })))).toBe('ok');
   });
 
+  it.each([
+    [2, 'ok'],
+    [3, 'too_many_failed_attempts'],
+  ])(
+    'keeps at most maxAddresses groups (%i): the least recently failing is dropped',
+    async (maxAddresses, code) => {
+      const { auth, key } = await keyed({
+        failedAttempts: { limit: 2, windowSeconds: 60, maxAddresses },
+      });
+      const held = { ip: '192.0.2.1' };
+      for (let i = 0; i < 2; i++) await auth.authenticate(bearer(junk(i), held));
+      expect(codeOf(await auth.authenticate(bearer(key, held)))).toBe('too_many_failed_attempts');
+      // Two more addresses fail once each: with room for two groups, the first is forgotten.
+      await auth.authenticate(bearer(junk(2), { ip: '192.0.2.2' }));
+      await auth.authenticate(bearer(junk(3), { ip: '192.0.2.3' }));
+      expect(codeOf(await auth.authenticate(bearer(key, held)))).toBe(code);
+    },
+  );
+
   it('counts malformed headers, revoked and expired keys too; not missing keys or other refusals', async () => {
     const { auth, key, id, manager } = await keyed({
       failedAttempts: { limit: 2, windowSeconds: 60 },
