@@ -10,10 +10,10 @@
 import { isMain, markdownTable, runAlone } from './common.mjs';
 import { httpSection } from './http.mjs';
 
-/** auth / bare, req/s side by side. */
+/** auth / bare: paired rounds, server CPU per request inverted. */
 export const RATIO_FLOOR = 0.9;
 export const RATIO_AIM = 0.95;
-/** auth / passport, req/s side by side. */
+/** auth / passport: the same. */
 export const OVER_PASSPORT_FLOOR = 1.2;
 
 export const EXPRESS = {
@@ -81,7 +81,7 @@ The modes are first measured one after the other; those figures are medians over
 instructions/req" the instructions it executed (counted by perf, where this machine lets it):
 the same cost seen from the server, which still counts when the server was not saturated (a
 share of a core well under 100 % means the client or the machine limited the round). Then each
-compared pair runs side by side (below the comparisons).`;
+compared pair is measured in paired rounds (below the comparisons).`;
 
 export const section = httpSection({
   id: 'express',

@@ -8,7 +8,7 @@
 import { isMain, runAlone } from './common.mjs';
 import { httpSection } from './http.mjs';
 
-/** Nest on Fastify, auth / bare, req/s side by side. */
+/** Nest on Fastify, auth / bare: paired rounds, server CPU per request inverted. */
 export const FASTIFY_RATIO_FLOOR = 0.85;
 export const FASTIFY_RATIO_AIM = 0.9;
 

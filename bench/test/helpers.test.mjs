@@ -156,8 +156,9 @@ describe('HTTP comparisons', () => {
         of: 'auth',
         over: 'bare',
         cpuRatio: 0.95,
+        cpuRatioLowest: 0.93,
+        cpuRatioHighest: 0.95,
         requestsRatio: 0.97,
-        clientCpuShare: 0.5,
         rounds: [
           { cpuRatio: 0.95, requestsRatio: 0.97, completed: 400, non2xx: 0 },
           { cpuRatio: 0.93, requestsRatio: 0.96, completed: 600, non2xx: 1 },
@@ -174,16 +175,17 @@ describe('HTTP comparisons', () => {
     expect(c.cpuCostMicros).toBeCloseTo(20);
   });
 
-  it('takes the side-by-side ratios of the pair measured so, and NaN for a pair that was not', () => {
+  it('takes the paired rounds of the pair measured so, and NaN for a pair that was not', () => {
     expect(compare(result, 'auth', 'bare')).toMatchObject({
-      sideBySide: 0.95,
-      sideBySideRequests: 0.97,
-      sideBySideClientShare: 0.5,
+      paired: 0.95,
+      pairedLowest: 0.93,
+      pairedHighest: 0.95,
+      pairedRequests: 0.97,
     });
-    expect(compare(result, 'bare', 'auth').sideBySide).toBeNaN();
+    expect(compare(result, 'bare', 'auth').paired).toBeNaN();
   });
 
-  it('counts the requests answered 200 over every round, side by side too', () => {
+  it('counts the requests answered 200 over every round, paired rounds too', () => {
     expect(answeredVerdict(result)).toMatchObject({
       figure: 'Express: every request answered 200',
       measured: '3,994 of 4,000',
