@@ -117,8 +117,8 @@ export function formatHttpSettings(result) {
   const s = result.settings;
   return (
     `${s.rounds} rounds × ${result.modes.length} modes × ${s.durationSeconds} s, after ` +
-    `${s.warmupSeconds} s warm-up per server; paired: ${s.pairRounds} rounds × ` +
-    `${result.pairs.length} pairs × 2 modes × ${s.pairSeconds} s; ${s.connections} connections per ` +
+    `${s.warmupSeconds} s warm-up per server; paired: ${s.pairRounds} windows × 2 modes × ` +
+    `${result.pairs.length} pairs × ${s.pairSeconds} s; ${s.connections} connections per ` +
     `load, no pipelining; instructions: ${s.perf.reason}`
   );
 }
@@ -196,35 +196,66 @@ export async function runHttpBench(group, { log = () => {}, settings = httpSetti
 }
 
 /**
- * Two modes measured back to back, `pairRounds` times: a round measures one alone on its core
- * for `pairSeconds`, then the other, the order alternating from round to round (so a drift of
- * the machine's speed during a pair favours neither), and compares their server CPU time per
- * request (inverted: what the throughput ratio is on a core the server saturates) and their
- * req/s. Each round's two measurements are seconds apart, so a swing of this shared VM's speed
- * lands in few rounds, and the median over the rounds leaves those out; the rounds of all modes
- * in turn (above; for Express, a mode's rounds are 20 s apart) carry swings into their medians.
+ * Two modes measured back to back: `of`, `over`, `of`, `over`, … `pairRounds` windows of
+ * `pairSeconds` each, alone on the server core, and every two adjacent windows compared (so
+ * `of` runs first in half the comparisons and second in the other half: a drift of the machine's
+ * speed favours neither). A comparison is the inverse ratio of the two servers' CPU time per
+ * request (what the throughput ratio is on a core the server saturates) and the ratio of their
+ * req/s. Each window's two measurements are seconds apart, so a swing of this shared VM's speed
+ * lands in few comparisons, and the median leaves those out; the rounds of all modes in turn
+ * (above; for Express, a mode's rounds are 20 s apart) carry swings into their medians.
+ *
+ * A server's CPU for a window is counted from the window's start to the start of its next
+ * one, the other server's window between: work its requests left for later (a collection V8
+ * finishes once the load stops) is its own.
  *
  * Not side by side (both servers loaded at once on one core), which the previous harness did:
  * sharing a core added tens of µs of CPU to every request of both servers (each evicting the
- * other's caches), the same for both, which pulled every ratio towards 1 (auth / passport 1.18 to
- * 1.22 side by side against 1.29 to 1.31 back to back, auth / bare 0.92 against 0.86 to 0.90,
- * on the same code the same day). Each server first serves a round's length uncounted: a
- * server idle through other pairs runs slow until its heap has grown back.
+ * other's caches), which pulled every ratio towards 1 (auth / passport 1.18 to 1.22 side by side
+ * against 1.29 to 1.31 back to back, auth / bare 0.92 against 0.86 to 0.90, on the same code
+ * the same day). Each server first serves a window's length uncounted: a server idle through
+ * other pairs runs slow until its heap has grown back.
  */
 async function paired(of, over, headers, settings) {
+  const servers = [of, over];
   const failures = [];
-  for (const server of [of, over]) {
+  for (const server of servers) {
     const warm = await load(server.url, headers, settings, settings.pairSeconds);
     failures.push(...requestFailures(warm, `warm-up, ${server.mode}`));
   }
-  const rounds = [];
-  for (let round = 1; round <= settings.pairRounds; round++) {
-    const ofFirst = round % 2 === 1;
-    const first = await measure(ofFirst ? of : over, headers, settings, settings.pairSeconds);
-    const second = await measure(ofFirst ? over : of, headers, settings, settings.pairSeconds);
-    const [a, b] = ofFirst ? [first, second] : [second, first];
-    rounds.push({
-      round,
+  const cpuNow = () => Promise.all(servers.map((server) => server.cpu()));
+  // readings[k]: both servers' CPU before window k; the last one after a window's length idle.
+  const readings = [await cpuNow()];
+  const loads = [];
+  for (let k = 0; k < 2 * settings.pairRounds; k++) {
+    const server = servers[k % 2];
+    const measured = await load(server.url, headers, settings, settings.pairSeconds);
+    loads.push(measured);
+    readings.push(await cpuNow());
+    failures.push(...requestFailures(measured, `window ${k + 1}, ${server.mode}`));
+  }
+  await new Promise((resolve) => setTimeout(resolve, settings.pairSeconds * 1_000));
+  readings.push(await cpuNow());
+  const windows = loads.map((measured, k) => {
+    const s = k % 2;
+    const own = cpuMicros(readings[k][s], readings[k + 1][s]);
+    const through = cpuMicros(readings[k][s], readings[k + 2][s]);
+    const completed = measured.requests.total;
+    return {
+      mode: servers[s].mode,
+      requestsPerSecond: measured['2xx'] / measured.duration,
+      serverCpuMicrosPerRequest: completed > 0 ? through / completed : Number.NaN,
+      serverCpuShare: own / 1e6 / measured.duration,
+      completed,
+      non2xx: measured.non2xx,
+    };
+  });
+  const rounds = windows.slice(1).map((later, i) => {
+    const earlier = windows[i];
+    const [a, b] = i % 2 === 0 ? [earlier, later] : [later, earlier];
+    return {
+      round: i + 1,
+      first: i % 2 === 0 ? 'a' : 'b',
       ofPerSecond: a.requestsPerSecond,
       overPerSecond: b.requestsPerSecond,
       ofCpuMicrosPerRequest: a.serverCpuMicrosPerRequest,
@@ -233,18 +264,14 @@ async function paired(of, over, headers, settings) {
       overCpuShare: b.serverCpuShare,
       cpuRatio: ratio(b.serverCpuMicrosPerRequest, a.serverCpuMicrosPerRequest),
       requestsRatio: ratio(a.requestsPerSecond, b.requestsPerSecond),
-      completed: a.completed + b.completed,
       non2xx: a.non2xx + b.non2xx,
-    });
-    failures.push(
-      ...a.failures.map((f) => `round ${round}, ${of.mode}: ${f}`),
-      ...b.failures.map((f) => `round ${round}, ${over.mode}: ${f}`),
-    );
-  }
+    };
+  });
   const cpuRatios = rounds.map((r) => r.cpuRatio);
   return {
     of: of.mode,
     over: over.mode,
+    windows,
     rounds,
     cpuRatio: median(cpuRatios),
     cpuRatioLowest: Math.min(...cpuRatios),
@@ -254,16 +281,21 @@ async function paired(of, over, headers, settings) {
   };
 }
 
+/** Microseconds of CPU (user and system) between two `cpu()` answers. */
+function cpuMicros(before, after) {
+  return after.user - before.user + (after.system - before.system);
+}
+
 /** One mode for `durationSeconds`: throughput, latency and the CPU both sides spent. */
-async function measure(server, headers, settings, durationSeconds = settings.durationSeconds) {
+async function measure(server, headers, settings) {
   const counter = settings.perf.enabled ? await countInstructions(server.pid) : undefined;
   const cpuBefore = await server.cpu();
   const clientBefore = process.cpuUsage();
-  const measured = await load(server.url, headers, settings, durationSeconds);
+  const measured = await load(server.url, headers, settings, settings.durationSeconds);
   const client = process.cpuUsage(clientBefore);
   const cpuAfter = await server.cpu();
   const instructions = counter === undefined ? Number.NaN : await counter.stop();
-  const cpuMicros = cpuAfter.user - cpuBefore.user + (cpuAfter.system - cpuBefore.system);
+  const micros = cpuMicros(cpuBefore, cpuAfter);
   const completed = measured.requests.total;
   return {
     mode: server.mode,
@@ -274,8 +306,8 @@ async function measure(server, headers, settings, durationSeconds = settings.dur
     timeouts: measured.timeouts,
     latencyP50Ms: measured.latency.p50,
     latencyP99Ms: measured.latency.p99,
-    serverCpuMicrosPerRequest: completed > 0 ? cpuMicros / completed : Number.NaN,
-    serverCpuShare: cpuMicros / 1e6 / measured.duration,
+    serverCpuMicrosPerRequest: completed > 0 ? micros / completed : Number.NaN,
+    serverCpuShare: micros / 1e6 / measured.duration,
     clientCpuShare: (client.user + client.system) / 1e6 / measured.duration,
     serverInstructionsPerRequest: completed > 0 ? instructions / completed : Number.NaN,
     failures: requestFailures(measured, ''),
@@ -374,7 +406,7 @@ export function compare(result, of, over) {
 
 /** The Verdict row saying whether every request of every round (paired rounds too) got a 200. */
 export function answeredVerdict(result) {
-  const measured = [...result.rounds, ...(result.pairs ?? []).flatMap((p) => p.rounds)];
+  const measured = [...result.rounds, ...(result.pairs ?? []).flatMap((p) => p.windows)];
   const completed = sum(measured.map((r) => r.completed));
   const non2xx = sum(measured.map((r) => r.non2xx));
   return {
@@ -586,7 +618,7 @@ export function formatPairedRounds(result) {
       p.rounds.map((r) => [
         `${p.of} / ${p.over}`,
         String(r.round),
-        r.round % 2 === 1 ? 'a' : 'b',
+        r.first,
         r.ofCpuMicrosPerRequest.toFixed(1),
         r.overCpuMicrosPerRequest.toFixed(1),
         formatRatio(r.cpuRatio),
@@ -603,18 +635,20 @@ export function formatPairedRounds(result) {
 }
 
 /** What "paired rounds" means, under every HTTP section's comparisons. */
-export const PAIRED_ROUNDS = `"Paired rounds" measure the two modes of a comparison back to back, each alone on the
-server core for a round's length, the order alternating from round to round, and compare the
-server CPU time each spent per request, inverted (what the throughput ratio is on a core the
-server saturates; it holds too when one autocannon process cannot keep a server as fast as
-Fastify busy). This shared VM's speed swings by tens of percent from one second to the next: a
-swing lands in the few rounds it overlaps, and the median over the rounds leaves those out
-(compare the spread of the paired rounds with that of the rounds of all modes in turn, where
-two rounds of a mode are 20 s apart for Express). The targets are judged on the paired CPU
-ratio. The previous harness ran the two servers side by side on one core: sharing it added
-tens of µs to every request of both (each evicting the other's caches) and pulled every ratio
-towards 1 (auth / passport measured 1.18 to 1.22 so against 1.29 to 1.31 back to back, the
-same code the same day).`;
+export const PAIRED_ROUNDS = `"Paired rounds" measure the two modes of a comparison back to back, alone on the server
+core in turn (a, b, a, b, …, windows of a few seconds), and compare every two adjacent windows,
+so that each mode is measured first in half the rounds: the server CPU time each spent per
+request, inverted (what the throughput ratio is on a core the server saturates; it holds too
+when one autocannon process cannot keep a server as fast as Fastify busy), and the req/s. A
+server's CPU for a window runs from its start to the start of its next window: work its
+requests left for later (a collection V8 finishes once the load stops) counts as its own. This
+shared VM's speed swings by tens of percent from one second to the next: a swing lands in the
+few rounds it overlaps, and the median over the rounds leaves those out (compare the spread of
+the paired rounds with that of the rounds of all modes in turn, where two rounds of a mode are
+20 s apart for Express). The targets are judged on the paired CPU ratio. The previous harness
+ran the two servers side by side on one core: sharing it added tens of µs to every request of
+both (each evicting the other's caches) and pulled every ratio towards 1 (auth / passport
+measured 1.18 to 1.22 so against 1.29 to 1.31 back to back, the same code the same day).`;
 
 /** Every measured round, as a markdown table, folded away. */
 export function formatHttpRounds(result) {

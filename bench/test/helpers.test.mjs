@@ -159,10 +159,11 @@ describe('HTTP comparisons', () => {
         cpuRatioLowest: 0.93,
         cpuRatioHighest: 0.95,
         requestsRatio: 0.97,
-        rounds: [
-          { cpuRatio: 0.95, requestsRatio: 0.97, completed: 400, non2xx: 0 },
-          { cpuRatio: 0.93, requestsRatio: 0.96, completed: 600, non2xx: 1 },
+        windows: [
+          { mode: 'auth', completed: 400, non2xx: 0 },
+          { mode: 'bare', completed: 600, non2xx: 1 },
         ],
+        rounds: [{ cpuRatio: 0.95, requestsRatio: 0.97 }],
       },
     ],
     ok: false,
