@@ -638,9 +638,8 @@ export function formatPairedRounds(result) {
 export const PAIRED_ROUNDS = `"Paired rounds" measure the two modes of a comparison back to back, alone on the server
 core in turn (a, b, a, b, …, windows of a few seconds), and compare every two adjacent windows,
 so that each mode is measured first in half the rounds: the server CPU time each spent per
-request, inverted (what the throughput ratio is on a core the server saturates; it holds too
-when one autocannon process cannot keep a server as fast as Fastify busy), and the req/s. A
-server's CPU for a window runs from its start to the start of its next window: work its
+request, inverted (what the throughput ratio is on a core the server saturates), and the
+req/s. A server's CPU for a window runs from its start to the start of its next window: work its
 requests left for later (a collection V8 finishes once the load stops) counts as its own. This
 shared VM's speed swings by tens of percent from one second to the next: a swing lands in the
 few rounds it overlaps, and the median over the rounds leaves those out (compare the spread of
