@@ -211,9 +211,9 @@ export async function runHttpBench(group, { log = () => {}, settings = httpSetti
  *
  * Not side by side (both servers loaded at once on one core), which the previous harness did:
  * sharing a core added tens of µs of CPU to every request of both servers (each evicting the
- * other's caches), which pulled every ratio towards 1 (auth / passport 1.18 to 1.22 side by side
- * against 1.29 to 1.31 back to back, auth / bare 0.92 against 0.86 to 0.90, on the same code
- * the same day). Each server first serves a window's length uncounted: a server idle through
+ * other's caches), which pulled every ratio towards 1 (auth / passport 1.20 in the median of
+ * twelve side-by-side runs, 1.15 to 1.31, against 1.29 and 1.31 back to back; auth / bare 0.92
+ * against 0.86 and 0.90; the same code the same day). Each server first serves a window's length uncounted: a server idle through
  * other pairs runs slow until its heap has grown back.
  */
 async function paired(of, over, headers, settings) {
@@ -647,7 +647,8 @@ the paired rounds with that of the rounds of all modes in turn, where two rounds
 20 s apart for Express). The targets are judged on the paired CPU ratio. The previous harness
 ran the two servers side by side on one core: sharing it added tens of µs to every request of
 both (each evicting the other's caches) and pulled every ratio towards 1 (auth / passport
-measured 1.18 to 1.22 so against 1.29 to 1.31 back to back, the same code the same day).`;
+measured 1.20 so in the median of twelve runs, 1.15 to 1.31, against 1.29 and 1.31 back to back,
+the same code the same day).`;
 
 /** Every measured round, as a markdown table, folded away. */
 export function formatHttpRounds(result) {
