@@ -198,7 +198,7 @@ export async function runHttpBench(group, { log = () => {}, settings = httpSetti
 /**
  * Two modes measured back to back: `of`, `over`, `of`, `over`, … `pairRounds` windows of
  * `pairSeconds` each, alone on the server core, and every two adjacent windows compared (so
- * `of` runs first in half the comparisons and second in the other half: a drift of the machine's
+ * `of` runs first in one comparison and second in the next: a drift of the machine's
  * speed favours neither). A comparison is the inverse ratio of the two servers' CPU time per
  * request (what the throughput ratio is on a core the server saturates) and the ratio of their
  * req/s. Each window's two measurements are seconds apart, so a swing of this shared VM's speed
@@ -637,7 +637,7 @@ export function formatPairedRounds(result) {
 /** What "paired rounds" means, under every HTTP section's comparisons. */
 export const PAIRED_ROUNDS = `"Paired rounds" measure the two modes of a comparison back to back, alone on the server
 core in turn (a, b, a, b, …, windows of a few seconds), and compare every two adjacent windows,
-so that each mode is measured first in half the rounds: the server CPU time each spent per
+so that each mode is measured first in alternate rounds: the server CPU time each spent per
 request, inverted (what the throughput ratio is on a core the server saturates), and the
 req/s. A server's CPU for a window runs from its start to the start of its next window: work its
 requests left for later (a collection V8 finishes once the load stops) counts as its own. This

@@ -31,7 +31,7 @@ guard and exception filter) and \`@Scope('read-only')\` on the handler; on Fasti
 global guard that admits everything (the price of any guard at all). Five child processes,
 measured as Express is above. Fastify leaves less time per request to hide in, so the guard's
 cost shows most there: the issue's target is for Nest on Fastify. Read its paired ratio with
-the column beside it: with Fastify the one autocannon process uses most of its core (see its
+the "all modes in turn" columns: with Fastify the one autocannon process uses most of its core (see its
 share below), and here the paired rounds have put fastify-auth level with fastify-bare (1.01 to
 1.03) while the rounds of all modes in turn put it at 0.88, for reasons not yet found.`;
 

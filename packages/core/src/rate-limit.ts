@@ -284,9 +284,10 @@ export class FailedAttemptThrottle {
   /**
    * Address group → GCRA theoretical arrival time, in ms after `#epoch`. An IPv4 group is keyed
    * by its 32-bit value, and times after a recent epoch are small whole numbers while the
-   * interval is a whole number of ms (600 ms by default): V8 keeps both unboxed, so a flood
-   * from ever new addresses allocates nothing per address here. Made, with its epoch, at the
-   * first failure.
+   * interval is a whole number of ms (600 ms by default): V8 keeps both unboxed (small
+   * integers; an IPv4 value from 2^30 up is boxed), so a flood from ever new addresses
+   * allocates next to nothing per address beyond the table's slots. Made, with its epoch, at
+   * the first failure.
    */
   #table: LRUCache<number | string, number> | undefined;
   #epoch = 0;

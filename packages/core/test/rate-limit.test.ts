@@ -365,7 +365,7 @@ describe('brute-force throttling', () => {
     [2, 'ok'],
     [3, 'too_many_failed_attempts'],
   ])(
-    'keeps at most maxAddresses groups (%i): the least recently failing is dropped',
+    'keeps at most maxAddresses groups (%i): the least recently seen is dropped',
     async (maxAddresses, code) => {
       const { auth, key } = await keyed({
         failedAttempts: { limit: 2, windowSeconds: 60, maxAddresses },
