@@ -57,6 +57,36 @@ export class CountingStore extends MemoryKeyStore {
   }
 }
 
+/** Runs every case's measured function for `ms` milliseconds, unmeasured, one after another. */
+export async function warmUp(cases, ms, measured = (c) => c.fn) {
+  for (const c of cases) {
+    const fn = measured(c);
+    const until = performance.now() + ms;
+    while (performance.now() < until) await fn();
+  }
+}
+
+/**
+ * Adds every case to the tinybench `bench` (`measured(c)` is the function it times), adding to
+ * `lookups` (case name → count) the lookups `store` (a CountingStore) gets while the case is
+ * measured, warm-up excluded.
+ */
+export function addCountedCases(bench, cases, store, lookups, measured = (c) => c.fn) {
+  for (const c of cases) {
+    let before = 0;
+    bench.add(c.name, measured(c), {
+      beforeAll() {
+        before = store.lookups;
+      },
+      afterAll(mode) {
+        if (mode === 'run') {
+          lookups.set(c.name, (lookups.get(c.name) ?? 0) + store.lookups - before);
+        }
+      },
+    });
+  }
+}
+
 const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 
 function base62(length, seed) {
@@ -239,10 +269,7 @@ export async function runAuthenticateBench({ log = () => {}, settings = microSet
   // Warm up every path before any is measured, so the JIT sees all the shapes early and the
   // caches hold what each case expects (the unknown id sits in the negative cache).
   log(`warming up (${settings.warmupMs} ms per case)…`);
-  for (const c of cases) {
-    const until = performance.now() + settings.warmupMs;
-    while (performance.now() < until) await c.fn();
-  }
+  await warmUp(cases, settings.warmupMs);
 
   // Store lookups made while each case is measured: the cached cases should make none, except
   // when a cache entry's TTL (30 s valid, 5 s unknown) lapses during the case.
@@ -259,17 +286,7 @@ export async function runAuthenticateBench({ log = () => {}, settings = microSet
       warmupIterations: 8,
       throws: true,
     });
-    for (const c of cases) {
-      let before = 0;
-      bench.add(c.name, c.fn, {
-        beforeAll() {
-          before = store.lookups;
-        },
-        afterAll(mode) {
-          if (mode === 'run') lookups.set(c.name, lookups.get(c.name) + store.lookups - before);
-        },
-      });
-    }
+    addCountedCases(bench, cases, store, lookups);
     log(
       `round ${round} of ${settings.rounds}: ${cases.length} cases, ` +
         `${Math.round(settings.timeMs / settings.rounds)} ms each, ${BATCH} calls per sample…`,

@@ -22,7 +22,7 @@ import {
 import { auth as oauth2JwtBearer } from 'express-oauth2-jwt-bearer';
 import { createLocalJWKSet, jwtVerify } from 'jose';
 import { Bench } from 'tinybench';
-import { CountingStore, microSettings } from './authenticate.mjs';
+import { addCountedCases, CountingStore, microSettings, warmUp } from './authenticate.mjs';
 import { formatInteger, isMain, perCall, runAlone } from './common.mjs';
 
 const ISSUER = 'https://keys.bench.example';
@@ -180,11 +180,9 @@ export async function runSignedKeysBench({ log = () => {}, settings = microSetti
     },
   ];
 
+  const batched = (c) => () => c.fn(c.batch);
   log(`warming up (${settings.warmupMs} ms per case)…`);
-  for (const c of cases) {
-    const until = performance.now() + settings.warmupMs;
-    while (performance.now() < until) await c.fn(c.batch);
-  }
+  await warmUp(cases, settings.warmupMs, batched);
 
   const lookups = new Map();
   const bench = new Bench({
@@ -194,18 +192,7 @@ export async function runSignedKeysBench({ log = () => {}, settings = microSetti
     warmupIterations: 4,
     throws: true,
   });
-  for (const c of cases) {
-    let before = 0;
-    bench.add(c.name, () => c.fn(c.batch), {
-      beforeAll(mode) {
-        before = store.lookups;
-        if (mode === 'run') lookups.set(c.name, 0);
-      },
-      afterAll(mode) {
-        if (mode === 'run') lookups.set(c.name, store.lookups - before);
-      },
-    });
-  }
+  addCountedCases(bench, cases, store, lookups, batched);
   log(`measuring ${cases.length} cases (${settings.timeMs} ms each)…`);
   await bench.run();
   await cached.close();
