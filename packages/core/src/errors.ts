@@ -98,13 +98,26 @@ export class MissingApiKeyError extends AuthError {
   }
 }
 
+/**
+ * The Authorization header is not one well-formed `Bearer <token>`. A header of another scheme
+ * (`Basic …`, `Bearer2 …`) carries no credentials this API reads, so its challenge is the bare
+ * `Bearer realm="…"` with no error code (RFC 6750 §3.1); a broken `Bearer` header, an empty one
+ * or several get `error="invalid_request"`.
+ */
 export class MalformedAuthorizationHeaderError extends AuthError {
   readonly code = 'malformed_authorization_header';
   readonly status = 401;
   readonly title = 'Malformed Authorization header';
-  override readonly challenge = 'invalid_request';
-  constructor(detail = 'The Authorization header must be exactly "Bearer <api key>".') {
+  override readonly challenge: 'invalid_request' | 'bare';
+  /** Whether the header named another scheme than Bearer. */
+  readonly otherScheme: boolean;
+  constructor(
+    detail = 'The Authorization header must be exactly "Bearer <api key>".',
+    options: { readonly otherScheme?: boolean } = {},
+  ) {
     super(detail);
+    this.otherScheme = options.otherScheme === true;
+    this.challenge = this.otherScheme ? 'bare' : 'invalid_request';
   }
 }
 
@@ -221,8 +234,68 @@ export function isAuthError(value: unknown): value is AnyAuthError {
 /** Thrown at startup when options are wrong: the message says what to fix. */
 export class ConfigurationError extends Error {
   readonly code = 'ERR_ORKESTA_AUTH_CONFIG';
+  /** For an unknown option: its name, with the path of a nested one (`cache.ttl`). */
+  readonly option: string | undefined;
+  /** For an unknown option: the known option it most likely meant, if one is close. */
+  readonly suggestion: string | undefined;
+
+  constructor(
+    message: string,
+    options: {
+      readonly cause?: unknown;
+      readonly option?: string;
+      readonly suggestion?: string;
+    } = {},
+  ) {
+    super(message, 'cause' in options ? { cause: options.cause } : undefined);
+    this.option = options.option;
+    this.suggestion = options.suggestion;
+  }
+
   override get name(): string {
     return 'ConfigurationError';
+  }
+}
+
+/**
+ * What every store and change feed throws (or rejects with) once it is closed: open a new one.
+ * Not a configuration mistake but a handle used after its end, so the CLI reports it as a store
+ * it cannot use (exit 3).
+ */
+export class StoreClosedError extends Error {
+  readonly code = 'ERR_ORKESTA_AUTH_STORE_CLOSED';
+  /** What is closed, e.g. `the SqliteKeyStore on keys.db`. */
+  readonly what: string;
+  constructor(what: string) {
+    super(`${what} is closed; open a new one to use it again`);
+    this.what = what;
+  }
+  override get name(): string {
+    return 'StoreClosedError';
+  }
+}
+
+/** Reported to `onError` when the store does not answer within `storeTimeoutMs`. */
+export class StoreTimeoutError extends Error {
+  readonly code = 'ERR_ORKESTA_AUTH_STORE_TIMEOUT';
+  constructor(timeoutMs: number) {
+    super(`the key store did not answer within ${timeoutMs} ms`);
+  }
+  override get name(): string {
+    return 'StoreTimeoutError';
+  }
+}
+
+/** Reported to `onError` when the store returns a record that cannot be used. */
+export class StoredRecordError extends Error {
+  readonly code = 'ERR_ORKESTA_AUTH_STORED_RECORD';
+  readonly keyId: string;
+  constructor(keyId: string, problem: string) {
+    super(`stored key ${keyId} is unusable: ${problem}`);
+    this.keyId = keyId;
+  }
+  override get name(): string {
+    return 'StoredRecordError';
   }
 }
 

@@ -1,5 +1,6 @@
 import { createHmac, hash as digest, timingSafeEqual } from 'node:crypto';
 import { ConfigurationError } from './errors.js';
+import { rejectUnknownOptions } from './options.js';
 import type { KeyKind } from './signed-key.js';
 
 /**
@@ -51,12 +52,16 @@ export class KeyHasher {
     if (options === null || typeof options !== 'object') {
       throw new ConfigurationError('hashing must be an object: { pepper?, previousPeppers? }');
     }
+    rejectUnknownOptions(options, ['pepper', 'previousPeppers'], 'hashing');
     if (options.previousPeppers !== undefined && !Array.isArray(options.previousPeppers)) {
       throw new ConfigurationError('hashing.previousPeppers must be a list of peppers');
     }
     const peppers = new Map<string, Buffer>();
     const all = [...(options.pepper ? [options.pepper] : []), ...(options.previousPeppers ?? [])];
     for (const pepper of all) {
+      if (pepper !== null && typeof pepper === 'object') {
+        rejectUnknownOptions(pepper, ['id', 'secret'], 'hashing.pepper');
+      }
       if (pepper === null || typeof pepper !== 'object' || !PEPPER_ID.test(String(pepper.id))) {
         throw new ConfigurationError(
           'every pepper needs an id of 1 to 64 characters from [A-Za-z0-9._-]',

@@ -1,28 +1,23 @@
+/**
+ * `@orkesta/auth`: what application code uses. Adapter authors find their helpers in
+ * `@orkesta/auth/adapter`, store, feed and limiter authors theirs in `@orkesta/auth/store`, and
+ * the store conformance kit is `@orkesta/auth/testing`.
+ */
+
+// Authenticating requests
 export type {
   AccessRequirement,
-  AuthenticatedEvent,
   AuthenticatedKey,
-  AuthenticatorOptions,
-  AuthHooks,
   AuthRequest,
   AuthResult,
-  CacheOptions,
-  ErrorContext,
-  InsecureKeyEvent,
-  MiddlewareOptions,
-  RejectedEvent,
   RequestOrigin,
-} from './authenticator.js';
-export {
-  Authenticator,
-  authenticatorFromOptions,
-  checkAccess,
-  createAuthenticator,
-  middlewareOptions,
-  StoredRecordError,
-  StoreTimeoutError,
-} from './authenticator.js';
-export { BASE62_ALPHABET } from './base62.js';
+} from './auth-request.js';
+export { Authenticator, createAuthenticator } from './authenticator.js';
+export type { AuthenticatorOptions, CacheOptions } from './authenticator-options.js';
+// Issuing and managing keys
+export type { LocalChangeFeed, LocalChangeFeedOptions } from './change-feed.js';
+export { createLocalChangeFeed } from './change-feed.js';
+// Errors, and their responses
 export type {
   AnyAuthError,
   AuthErrorCode,
@@ -43,17 +38,23 @@ export {
   MalformedAuthorizationHeaderError,
   MissingApiKeyError,
   RateLimitExceededError,
+  StoreClosedError,
+  StoredRecordError,
+  StoreTimeoutError,
   TooManyFailedAttemptsError,
   WorkspaceMismatchError,
 } from './errors.js';
-export type { DecodedHash, HashingOptions, Pepper, StoredHash } from './hashing.js';
-export { KeyHasher, storedKeyKind } from './hashing.js';
-export type { AuthorizationInput } from './header.js';
-export {
-  authorizationFromRawHeaders,
-  DEFAULT_MAX_HEADER_LENGTH,
-  extractBearerToken,
-} from './header.js';
+export type { HashingOptions, Pepper } from './hashing.js';
+export type {
+  AuthenticatedEvent,
+  AuthHooks,
+  ErrorContext,
+  InsecureKeyEvent,
+  RejectedEvent,
+} from './hooks.js';
+export type { RotatedKey } from './issued-key.js';
+export { IssuedKey } from './issued-key.js';
+// The key format
 export type { KeyEnvironment, ParsedApiKey } from './key-format.js';
 export {
   API_KEY_SCANNER_PATTERN,
@@ -64,45 +65,30 @@ export {
   keyChecksum,
   parseApiKey,
 } from './key-format.js';
+export type { KeyManagerOptions } from './key-manager.js';
+export { createKeyManager, KeyManager } from './key-manager.js';
 export type {
   ApiKeyInfo,
   CreateKeyInput,
-  KeyManagerOptions,
   ListKeysInput,
-  RotatedKey,
   RotateKeyInput,
   WorkspaceGuard,
-} from './key-manager.js';
-export { createKeyManager, IssuedKey, KeyManager, keyNotFoundError } from './key-manager.js';
-export type { ListPosition } from './memory-store.js';
-export { decodeListCursor, encodeListCursor, MemoryKeyStore } from './memory-store.js';
+} from './key-manager-inputs.js';
+export { keyNotFoundError } from './key-manager-inputs.js';
+export { MemoryKeyStore } from './memory-store.js';
+// Rate limiting
 export type {
-  FailedAttemptsOptions,
   MemoryRateLimiterOptions,
-  RateLimitDecision,
   RateLimiter,
   RateLimitOptions,
   RateLimitPolicy,
-  RateLimitRule,
 } from './rate-limit.js';
-export {
-  clientAddressGroup,
-  gcra,
-  MemoryRateLimiter,
-  rateLimitField,
-  rateLimitRule,
-  retryAfterSeconds,
-} from './rate-limit.js';
-export type { Problem, ProblemDetails, RenderedError, RenderOptions } from './render.js';
-export {
-  ErrorRenderer,
-  PROBLEM_CONTENT_TYPE,
-  quoteHeaderValue,
-  renderAuthError,
-  renderProblem,
-} from './render.js';
-export type { Scope, ScopeRequirement } from './scopes.js';
-export { assertScope, isScope, requireScope, SCOPES, scopeSatisfies } from './scopes.js';
+export { MemoryRateLimiter } from './rate-limit.js';
+export type { ProblemDetails, RenderedError } from './render.js';
+export { PROBLEM_CONTENT_TYPE, renderProblem } from './render.js';
+// Scopes
+export type { Scope } from './scopes.js';
+export { isScope, SCOPES, scopeSatisfies } from './scopes.js';
 export type { KeyKind, ParsedSignedKey, SignedKeyClaims } from './signed-key.js';
 export {
   keyKind,
@@ -111,6 +97,7 @@ export {
   SIGNED_KEY_SCANNER_PATTERN,
   SIGNED_KEY_TYPE,
 } from './signed-key.js';
+// Signed keys
 export type { RemoteJwksOptions, SignedKeyOptions } from './signed-verifier.js';
 export type {
   GeneratedSigningKey,
@@ -118,7 +105,6 @@ export type {
   JwksResponse,
   JwksResponseOptions,
   KeyMaterial,
-  SignedKeyContent,
   SigningAlgorithm,
   SigningKeyInput,
   SigningKeysOptions,
@@ -131,21 +117,12 @@ export {
   SIGNING_ALGORITHMS,
   SigningKeys,
 } from './signing.js';
+export type { FailedAttemptsOptions } from './steps/throttle.js';
 export type {
   ApiKeyRecord,
   KeyChangeFeed,
-  KeyChangeMessage,
-  KeyChanges,
   KeyLookup,
-  KeyPage,
   KeyStatus,
   KeyStore,
-  ListKeysQuery,
   StoredKey,
-} from './store.js';
-export {
-  createLocalChangeFeed,
-  decodeKeyChangeMessage,
-  encodeKeyChangeMessage,
-  keyStatus,
-} from './store.js';
+} from './store-types.js';

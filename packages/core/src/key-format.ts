@@ -1,6 +1,7 @@
 import { inspect } from 'node:util';
 import { crc32 } from 'node:zlib';
 import { BASE62_ALPHABET, encodeBase62Fixed, randomBase62 } from './base62.js';
+import { ConfigurationError } from './errors.js';
 
 /** The environments a key can belong to. */
 export const KEY_ENVIRONMENTS = ['live', 'test'] as const;
@@ -107,7 +108,9 @@ export function generateKeyId(): string {
 /** A new key in the public format. The secret comes from the CSPRNG (~190 bits). */
 export function generateApiKey(environment: KeyEnvironment = 'live'): ParsedApiKey {
   if (!isKeyEnvironment(environment)) {
-    throw new TypeError(`key environment must be "live" or "test", got ${String(environment)}`);
+    throw new ConfigurationError(
+      `key environment must be "live" or "test"; got ${String(environment)}`,
+    );
   }
   const id = generateKeyId();
   const body = `${KEY_PREFIX}_${environment}_${id}_${randomBase62(KEY_SECRET_LENGTH)}`;

@@ -1,26 +1,39 @@
-import { inspect } from 'node:util';
 import { ConfigurationError, KeyManagementError } from './errors.js';
 import type { HashingOptions } from './hashing.js';
 import { KeyHasher, storedKeyKind } from './hashing.js';
+import { IssuedKey, type RotatedKey } from './issued-key.js';
 import type { KeyEnvironment } from './key-format.js';
+import { generateApiKey, generateKeyId, isKeyEnvironment } from './key-format.js';
+import type {
+  ApiKeyInfo,
+  CreateKeyInput,
+  ListKeysInput,
+  RotateKeyInput,
+  WorkspaceGuard,
+} from './key-manager-inputs.js';
 import {
-  defineSecret,
-  generateApiKey,
-  generateKeyId,
-  isKeyEnvironment,
-  isKeyIdForm,
-  REDACTED,
-} from './key-format.js';
+  expiryFor,
+  futureDate,
+  INPUT_FIELDS,
+  inputObject,
+  invalid,
+  keyNotFoundError,
+  keyRateLimit,
+  MAX_OVERLAP_MS,
+  NAME_MAX,
+  representableDate,
+  requireText,
+} from './key-manager-inputs.js';
+import { LIST_LIMIT_MAX } from './list-paging.js';
+import { rejectUnknownOptions } from './options.js';
 import type { RateLimitPolicy } from './rate-limit.js';
-import { rateLimitRule } from './rate-limit.js';
 import type { Scope } from './scopes.js';
 import { isScope, SCOPES } from './scopes.js';
 import type { KeyKind } from './signed-key.js';
 import type { SigningKeysOptions } from './signing.js';
 import { SigningKeys } from './signing.js';
-import type { ApiKeyRecord, KeyChangeFeed, KeyStatus, KeyStore } from './store.js';
-import { keyStatus } from './store.js';
-import { toDate } from './validate.js';
+import type { ApiKeyRecord, KeyChangeFeed, KeyStore } from './store-types.js';
+import { KEY_STATUSES, keyStatus } from './store-types.js';
 
 export interface KeyManagerOptions {
   readonly store: KeyStore;
@@ -50,102 +63,15 @@ export interface KeyManagerOptions {
   readonly now?: () => number;
 }
 
-/** A key as management shows it: everything but the hash, with its status now. */
-export interface ApiKeyInfo {
-  readonly id: string;
-  /** `'opaque'` (`ork_…`) or `'signed'` (`orks_…`). */
-  readonly kind: KeyKind;
-  readonly workspaceId: string;
-  readonly name: string;
-  readonly scope: Scope;
-  readonly environment: KeyEnvironment;
-  readonly status: KeyStatus;
-  readonly createdAt: Date;
-  readonly expiresAt: Date | null;
-  readonly revokedAt: Date | null;
-  readonly lastUsedAt: Date | null;
-  readonly rotatedFromId: string | null;
-  /** The key's own request rate; `null` when its scope's default applies. */
-  readonly rateLimit: RateLimitPolicy | null;
-}
-
-export interface CreateKeyInput {
-  readonly workspaceId: string;
-  /** What the key is for, e.g. `production-erp-integration`. 1 to 100 characters. */
-  readonly name: string;
-  readonly scope: Scope;
-  /** Optional expiry: a `Date`, epoch ms or ISO-8601 string, in the future. */
-  readonly expiresAt?: Date | number | string | null | undefined;
-  readonly environment?: KeyEnvironment | undefined;
-  /** The key's own request rate, instead of its scope's default. */
-  readonly rateLimit?: RateLimitPolicy | null | undefined;
-  /**
-   * `'opaque'` (default): a random secret, hashed at rest. `'signed'`: a JWS signed with the
-   * manager's `signing` keys, which services can verify with the public keys alone; its expiry
-   * is whole seconds (`expiresAt` rounded down).
-   */
-  readonly kind?: KeyKind | undefined;
-}
-
-/** Restricts an operation to one workspace: a key of another workspace is "not found". */
-export interface WorkspaceGuard {
-  readonly workspaceId?: string | undefined;
-}
-
-export interface ListKeysInput extends WorkspaceGuard {
-  readonly status?: KeyStatus | undefined;
-  /** 1 to 1000; default 50. */
-  readonly limit?: number | undefined;
-  readonly cursor?: string | undefined;
-}
-
-export interface RotateKeyInput extends WorkspaceGuard {
-  /** How long the old key keeps working, in ms. Default 0: it stops at once. */
-  readonly overlapMs?: number | undefined;
-  /**
-   * Expiry of the successor. Default: as long a life as the old key had from its creation, or
-   * none if it had none.
-   */
-  readonly expiresAt?: Date | number | string | null | undefined;
-}
-
-/**
- * A newly issued key. `key` is the plaintext, returned this once and stored nowhere. Logging or
- * serialising the object shows the record and a redacted key; read `key` explicitly to hand it
- * to its owner.
- */
-export class IssuedKey {
-  declare readonly key: string;
-  readonly record: ApiKeyInfo;
-
-  constructor(key: string, record: ApiKeyInfo) {
-    defineSecret(this, 'key', key);
-    this.record = record;
-  }
-
-  toJSON(): { key: typeof REDACTED; record: ApiKeyInfo } {
-    return { key: REDACTED, record: this.record };
-  }
-
-  [inspect.custom](): string {
-    return `IssuedKey { id: ${this.record.id}, key: ${REDACTED} }`;
-  }
-
-  toString(): string {
-    return `[IssuedKey ${this.record.id}]`;
-  }
-}
-
-export interface RotatedKey {
-  readonly issued: IssuedKey;
-  /** The old key, now expiring at the end of the overlap. */
-  readonly previous: ApiKeyInfo;
-}
-
-const NAME_MAX = 100;
-/** The longest overlap a rotation may give the old key: a year and a day. */
-const MAX_OVERLAP_MS = 366 * 24 * 60 * 60 * 1000;
-const LIST_LIMIT_MAX = 1000;
+const KEY_MANAGER_OPTIONS = [
+  'store',
+  'hashing',
+  'environment',
+  'signing',
+  'changeFeed',
+  'onError',
+  'now',
+];
 
 /** Issues, lists, revokes and rotates keys. Every change is published to the change feed. */
 export class KeyManager {
@@ -161,6 +87,7 @@ export class KeyManager {
     if (options === null || typeof options !== 'object') {
       throw new ConfigurationError('options are required: createKeyManager({ store })');
     }
+    rejectUnknownOptions(options, KEY_MANAGER_OPTIONS);
     const store = options.store;
     const needed = ['findById', 'insert', 'list', 'update'] as const;
     if (
@@ -193,9 +120,11 @@ export class KeyManager {
   }
 
   /** Issues a key. The plaintext is in the result only; the store keeps its hash. */
-  async create(input: CreateKeyInput): Promise<IssuedKey> {
+  async create(given: CreateKeyInput): Promise<IssuedKey> {
+    if (given === undefined) throw invalid('create needs { workspaceId, name, scope }');
+    const input = inputObject(given, INPUT_FIELDS.create, 'the key to create');
     const now = this.#now();
-    const workspaceId = requireText(input?.workspaceId, 'workspaceId', 200);
+    const workspaceId = requireText(input.workspaceId, 'workspaceId', 200);
     const name = requireText(input.name, 'name', NAME_MAX);
     if (!isScope(input.scope)) {
       throw invalid(`scope must be one of ${SCOPES.join(', ')}`);
@@ -222,18 +151,19 @@ export class KeyManager {
   }
 
   /** The key with `id`, or `undefined` (also when it belongs to another workspace than the guard's). */
-  async get(id: string, guard: WorkspaceGuard = {}): Promise<ApiKeyInfo | undefined> {
+  async get(id: string, guard?: WorkspaceGuard): Promise<ApiKeyInfo | undefined> {
     const record = await this.#find(id, guard);
     return record === undefined ? undefined : this.#info(record, this.#now());
   }
 
   /** Keys, newest first, one page at a time. */
-  async list(input: ListKeysInput = {}): Promise<{ items: ApiKeyInfo[]; nextCursor?: string }> {
+  async list(given?: ListKeysInput): Promise<{ items: ApiKeyInfo[]; nextCursor?: string }> {
+    const input = inputObject(given, INPUT_FIELDS.list, 'the listing');
     const limit = input.limit ?? 50;
     if (!Number.isSafeInteger(limit) || limit < 1 || limit > LIST_LIMIT_MAX) {
       throw invalid(`limit must be an integer from 1 to ${LIST_LIMIT_MAX}`);
     }
-    if (input.status !== undefined && !['active', 'revoked', 'expired'].includes(input.status)) {
+    if (input.status !== undefined && !KEY_STATUSES.includes(input.status)) {
       throw invalid('status must be active, revoked or expired');
     }
     const now = this.#now();
@@ -249,7 +179,7 @@ export class KeyManager {
   }
 
   /** Revokes a key at once. Revoking a revoked key changes nothing and returns it. */
-  async revoke(id: string, guard: WorkspaceGuard = {}): Promise<ApiKeyInfo> {
+  async revoke(id: string, guard?: WorkspaceGuard): Promise<ApiKeyInfo> {
     const record = await this.#require(id, guard);
     const now = this.#now();
     if (record.revokedAt !== null) return this.#info(record, now);
@@ -266,7 +196,7 @@ export class KeyManager {
   async setRateLimit(
     id: string,
     rateLimit: RateLimitPolicy | null,
-    guard: WorkspaceGuard = {},
+    guard?: WorkspaceGuard,
   ): Promise<ApiKeyInfo> {
     const policy = keyRateLimit(rateLimit);
     await this.#require(id, guard);
@@ -280,12 +210,16 @@ export class KeyManager {
    * Issues a successor with the same workspace, name, scope, environment and rate, and makes the old
    * key expire after `overlapMs` (0: now), so clients can switch without a failed request.
    */
-  async rotate(id: string, input: RotateKeyInput = {}): Promise<RotatedKey> {
+  async rotate(id: string, given?: RotateKeyInput): Promise<RotatedKey> {
+    const input = inputObject(given, INPUT_FIELDS.rotate, 'the rotation');
     const overlapMs = input.overlapMs ?? 0;
     if (!Number.isSafeInteger(overlapMs) || overlapMs < 0 || overlapMs > MAX_OVERLAP_MS) {
       throw invalid(`overlapMs must be an integer from 0 to ${MAX_OVERLAP_MS} (366 days)`);
     }
-    const old = await this.#require(id, input);
+    const old = await this.#require(
+      id,
+      input.workspaceId === undefined ? {} : { workspaceId: input.workspaceId },
+    );
     const now = this.#now();
     if (keyStatus(old, now) !== 'active') {
       const status = keyStatus(old, now);
@@ -419,7 +353,8 @@ export class KeyManager {
     return { id, token, hash: this.#hasher.hashSignedKey(token) };
   }
 
-  async #find(id: string, guard: WorkspaceGuard): Promise<ApiKeyRecord | undefined> {
+  async #find(id: string, given: WorkspaceGuard | undefined): Promise<ApiKeyRecord | undefined> {
+    const guard = inputObject(given, INPUT_FIELDS.guard, 'the workspace guard');
     if (typeof id !== 'string' || id.length === 0) return undefined;
     const record = await this.#store.findById(id);
     if (record === null || record === undefined) return undefined;
@@ -428,7 +363,7 @@ export class KeyManager {
     return record;
   }
 
-  async #require(id: string, guard: WorkspaceGuard): Promise<ApiKeyRecord> {
+  async #require(id: string, guard: WorkspaceGuard | undefined): Promise<ApiKeyRecord> {
     const record = await this.#find(id, guard);
     if (record === undefined) throw keyNotFoundError(id);
     return record;
@@ -471,66 +406,4 @@ export class KeyManager {
 
 export function createKeyManager(options: KeyManagerOptions): KeyManager {
   return new KeyManager(options);
-}
-
-function invalid(detail: string): KeyManagementError {
-  return new KeyManagementError('invalid_key_parameters', detail);
-}
-
-/**
- * `api_key_not_found` for `id`, naming the id only when it has an id's form: what was given may
- * be a whole key pasted where its id belongs, and the message goes to a client and to logs.
- */
-export function keyNotFoundError(id: unknown): KeyManagementError {
-  const which = isKeyIdForm(id) ? `with id ${id}` : 'with that id (a key id is 12 characters)';
-  return new KeyManagementError('api_key_not_found', `no API key ${which}`);
-}
-
-function requireText(value: unknown, field: string, max: number): string {
-  if (typeof value !== 'string' || value.trim().length === 0 || value.length > max) {
-    throw invalid(`${field} must be a non-empty string of at most ${max} characters`);
-  }
-  // Control characters would let a name forge lines in a terminal listing or a log.
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: the control range is the point.
-  if (/[\u0000-\u001f\u007f]/.test(value))
-    throw invalid(`${field} must not contain control characters`);
-  return value;
-}
-
-/** A key's own rate, checked and reduced to its three numbers; `null` for none. */
-function keyRateLimit(value: unknown): RateLimitPolicy | null {
-  if (value === undefined || value === null) return null;
-  try {
-    const rule = rateLimitRule(value as RateLimitPolicy, 'key', 'rateLimit');
-    return { limit: rule.limit, windowSeconds: rule.windowSeconds, burst: rule.burst };
-  } catch (error) {
-    throw invalid((error as Error).message);
-  }
-}
-
-/** A future instant from a `Date`, epoch ms or ISO-8601 string; `null` for none. */
-function futureDate(value: unknown, now: number, field: string): Date | null {
-  if (value === undefined || value === null) return null;
-  const date = toDate(value);
-  if (date === undefined) throw invalid(`${field} must be a date (ISO-8601, epoch ms or Date)`);
-  if (date.getTime() <= now) throw invalid(`${field} must be in the future`);
-  return date;
-}
-
-/**
- * A signed key's expiry is its `exp` claim, whole seconds: rounded down, so that the key never
- * outlives what was asked, and the record's `expiresAt` and the claim agree to the millisecond.
- */
-function expiryFor(kind: KeyKind, date: Date | null, now: number): Date | null {
-  if (kind === 'opaque' || date === null) return date;
-  const whole = new Date(Math.floor(date.getTime() / 1000) * 1000);
-  if (whole.getTime() <= now)
-    throw invalid('expiresAt of a signed key must be a second or more away');
-  return whole;
-}
-
-/** `ms` as a Date, or `null` (no expiry) past the last instant a Date can hold. */
-function representableDate(ms: number): Date | null {
-  const date = new Date(ms);
-  return Number.isNaN(date.getTime()) ? null : date;
 }

@@ -1,13 +1,8 @@
+import { createLocalChangeFeed, type LocalChangeFeed } from './change-feed.js';
 import { KeyManagementError } from './errors.js';
-import type {
-  ApiKeyRecord,
-  KeyChangeFeed,
-  KeyChanges,
-  KeyPage,
-  KeyStore,
-  ListKeysQuery,
-} from './store.js';
-import { createLocalChangeFeed, keyStatus } from './store.js';
+import { checkListQuery, newestFirst, pageOf } from './list-paging.js';
+import type { ApiKeyRecord, KeyChanges, KeyPage, KeyStore, ListKeysQuery } from './store-types.js';
+import { keyStatus } from './store-types.js';
 
 /**
  * A key store in process memory: for tests and single-process demos. Records are copied on the
@@ -16,7 +11,7 @@ import { createLocalChangeFeed, keyStatus } from './store.js';
 export class MemoryKeyStore implements KeyStore {
   readonly #keys = new Map<string, ApiKeyRecord>();
   /** Everything in this process that uses this store hears of its keys' changes here. */
-  readonly changes: KeyChangeFeed = createLocalChangeFeed();
+  readonly changes: LocalChangeFeed = createLocalChangeFeed();
 
   async findById(id: string): Promise<ApiKeyRecord | undefined> {
     const record = this.#keys.get(id);
@@ -27,37 +22,35 @@ export class MemoryKeyStore implements KeyStore {
     if (this.#keys.has(record.id)) {
       throw new KeyManagementError('duplicate_key_id', `a key with id ${record.id} already exists`);
     }
-    this.#keys.set(record.id, structuredClone(record));
+    this.#keys.set(record.id, withRate(structuredClone(record), record.rateLimit));
   }
 
   async list(query: ListKeysQuery): Promise<KeyPage> {
-    const after = query.cursor === undefined ? undefined : decodeListCursor(query.cursor);
+    const after = checkListQuery(query);
     const matching = [...this.#keys.values()]
       .filter(
         (key) =>
           (query.workspaceId === undefined || key.workspaceId === query.workspaceId) &&
-          (query.status === undefined || keyStatus(key, query.now) === query.status),
+          (query.status === undefined || keyStatus(key, query.now) === query.status) &&
+          (after === undefined || newestFirst(key, after) > 0),
       )
-      .sort(newestFirst)
-      .filter((key) => after === undefined || newestFirst(key, after) > 0);
-    const items = matching.slice(0, query.limit).map((key) => structuredClone(key));
-    const last = items.at(-1);
-    return matching.length > query.limit && last !== undefined
-      ? { items, nextCursor: encodeListCursor(last) }
-      : { items };
+      .sort(newestFirst);
+    return pageOf(matching.slice(0, query.limit + 1), query.limit, (key) => structuredClone(key));
   }
 
   async update(id: string, changes: KeyChanges): Promise<ApiKeyRecord | undefined> {
     const record = this.#keys.get(id);
     if (record === undefined) return undefined;
-    const updated: ApiKeyRecord = {
-      ...record,
-      ...(changes.revokedAt === undefined ? {} : { revokedAt: new Date(changes.revokedAt) }),
-      ...(changes.expiresAt === undefined
-        ? {}
-        : { expiresAt: changes.expiresAt === null ? null : new Date(changes.expiresAt) }),
-      ...(changes.rateLimit === undefined ? {} : { rateLimit: changes.rateLimit }),
-    };
+    const updated: ApiKeyRecord = withRate(
+      {
+        ...record,
+        ...(changes.revokedAt === undefined ? {} : { revokedAt: new Date(changes.revokedAt) }),
+        ...(changes.expiresAt === undefined
+          ? {}
+          : { expiresAt: changes.expiresAt === null ? null : new Date(changes.expiresAt) }),
+      },
+      changes.rateLimit === undefined ? record.rateLimit : changes.rateLimit,
+    );
     this.#keys.set(id, updated);
     return structuredClone(updated);
   }
@@ -73,31 +66,11 @@ export class MemoryKeyStore implements KeyStore {
   }
 }
 
-/** Where a listing page ended: stores order keys newest first, ties broken by id. */
-export interface ListPosition {
-  readonly createdAt: Date;
-  readonly id: string;
-}
-
-/** Newest first; ties broken by id so that paging is stable. */
-function newestFirst(a: ListPosition, b: ListPosition): number {
-  return b.createdAt.getTime() - a.createdAt.getTime() || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
-}
-
 /**
- * The cursor is opaque to callers: the position of the last item of the page. Stores that order
- * like the memory store (newest first, then id) can share this encoding.
+ * `record` with `rate` as its own rate: no `rateLimit` field for none, as the SQL stores read a
+ * record back, so that `rateLimit: null` and an absent one are the same.
  */
-export function encodeListCursor(position: ListPosition): string {
-  return Buffer.from(`${position.createdAt.getTime()}:${position.id}`).toString('base64url');
-}
-
-/** The position a cursor names; rejects with `invalid_key_parameters` if no store made it. */
-export function decodeListCursor(cursor: string): ListPosition {
-  const [time, id] = Buffer.from(cursor, 'base64url').toString('utf8').split(':');
-  const createdAt = new Date(Number(time));
-  if (id === undefined || id.length === 0 || Number.isNaN(createdAt.getTime())) {
-    throw new KeyManagementError('invalid_key_parameters', 'cursor is not one this store returned');
-  }
-  return { createdAt, id };
+function withRate(record: ApiKeyRecord, rate: ApiKeyRecord['rateLimit']): ApiKeyRecord {
+  const { rateLimit: _dropped, ...rest } = record;
+  return rate === null || rate === undefined ? rest : { ...rest, rateLimit: structuredClone(rate) };
 }

@@ -39,5 +39,5 @@ export interface ScopeRequirement {
  * `ConfigurationError` at startup for an unknown scope.
  */
 export function requireScope(scope: Scope): ScopeRequirement {
-  return Object.freeze({ scope: assertScope(scope, 'requireScope(scope)') });
+  return Object.freeze({ scope: assertScope(scope, 'the required scope') });
 }

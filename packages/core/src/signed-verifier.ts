@@ -2,6 +2,7 @@ import { createPublicKey } from 'node:crypto';
 import type { JSONWebKeySet, JWTPayload, JWTVerifyGetKey, JWTVerifyOptions } from 'jose';
 import { createLocalJWKSet, createRemoteJWKSet, errors, jwtVerify } from 'jose';
 import { ConfigurationError } from './errors.js';
+import { rejectUnknownOptions } from './options.js';
 import type { Scope } from './scopes.js';
 import { isScope } from './scopes.js';
 import type { ParsedSignedKey } from './signed-key.js';
@@ -15,12 +16,13 @@ export interface RemoteJwksOptions {
   /** Where the issuer publishes its JWKS: `https:`, or `http:` on a loopback address only. */
   readonly url: string | URL;
   /**
-   * The least time between two fetches, in ms: a key with an unknown `kid` makes one fetch at
-   * most per cool-down (and concurrent ones share it), and after a failed fetch none is tried
-   * again for as long (keys not verified yet get 503 meanwhile). Default 30,000.
+   * The least time between two fetches, in ms, by the authenticator's clock: a key with an
+   * unknown `kid` makes one fetch at most per cool-down (and concurrent ones share it), and after
+   * a failed fetch none is tried again for as long (keys not verified yet get 503 meanwhile).
+   * Default 30,000.
    */
   readonly cooldownMs?: number;
-  /** How long a fetched JWKS serves before it is fetched again, in ms. Default 600,000. */
+  /** How long a fetched JWKS serves before it is fetched again, in ms (the authenticator's clock). Default 600,000. */
   readonly maxAgeMs?: number;
   /** A fetch slower than this fails, and the request gets 503 `auth_unavailable`. Default 5,000 ms. */
   readonly timeoutMs?: number;
@@ -76,6 +78,8 @@ const TOKEN_FAILURES: ReadonlySet<string> = new Set([
   errors.JWKSMultipleMatchingKeys.code,
 ]);
 
+const SIGNED_KEY_OPTIONS = ['issuer', 'audience', 'jwks', 'algorithms', 'verificationCache'];
+const REMOTE_JWKS_OPTIONS = ['url', 'cooldownMs', 'maxAgeMs', 'timeoutMs'];
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
 const WORKSPACE_MAX = 200;
 
@@ -85,10 +89,12 @@ export class SignedKeyVerifier {
   readonly #keys: JWTVerifyGetKey;
   readonly #options: JWTVerifyOptions;
 
-  constructor(options: SignedKeyOptions) {
+  /** `now` is the authenticator's clock: it judges the freshness of a remote JWKS too. */
+  constructor(options: SignedKeyOptions, now: () => number) {
     if (options === null || typeof options !== 'object') {
       throw new ConfigurationError('signedKeys must be { issuer, audience, jwks }');
     }
+    rejectUnknownOptions(options, SIGNED_KEY_OPTIONS, 'signedKeys');
     const issuer = requiredText(options.issuer, 'signedKeys.issuer');
     const audience = requiredText(options.audience, 'signedKeys.audience');
     const algorithms = validateAlgorithms(options.algorithms);
@@ -99,7 +105,7 @@ export class SignedKeyVerifier {
     );
     const { jwks } = options;
     if (jwks !== null && typeof jwks === 'object' && 'url' in jwks) {
-      this.#keys = remoteKeySet(jwks);
+      this.#keys = remoteKeySet(jwks, now);
     } else {
       this.#keys = localKeySet(jwks, algorithms);
     }
@@ -187,7 +193,15 @@ function localKeySet(
   return createLocalJWKSet(jwks);
 }
 
-function remoteKeySet(options: RemoteJwksOptions): JWTVerifyGetKey {
+/**
+ * The issuer's JWKS at a URL: jose's `createRemoteJWKSet` fetches it (one fetch at a time, with
+ * its timeout) and verifies against it, while the authenticator's clock decides when to fetch:
+ * jose's own freshness reads the wall clock, so it is told never to go stale, and this asks it
+ * to `reload()` once the copy is `maxAgeMs` old, or for an unknown `kid` at most once per
+ * `cooldownMs`. After a failed fetch, nothing is fetched for `cooldownMs`: the failure answers.
+ */
+function remoteKeySet(options: RemoteJwksOptions, now: () => number): JWTVerifyGetKey {
+  rejectUnknownOptions(options, REMOTE_JWKS_OPTIONS, 'signedKeys.jwks');
   let url: URL;
   try {
     url = new URL(options.url);
@@ -206,9 +220,10 @@ function remoteKeySet(options: RemoteJwksOptions): JWTVerifyGetKey {
     30_000,
     MAX_TIMER_MS,
   );
-  const fetched = createRemoteJWKSet(url, {
-    cooldownDuration: cooldownMs,
-    cacheMaxAge: positiveInteger(options.maxAgeMs, 'signedKeys.jwks.maxAgeMs', 600_000),
+  const maxAgeMs = positiveInteger(options.maxAgeMs, 'signedKeys.jwks.maxAgeMs', 600_000);
+  const remote = createRemoteJWKSet(url, {
+    cooldownDuration: Number.POSITIVE_INFINITY,
+    cacheMaxAge: Number.POSITIVE_INFINITY,
     timeoutDuration: positiveInteger(
       options.timeoutMs,
       'signedKeys.jwks.timeoutMs',
@@ -216,20 +231,29 @@ function remoteKeySet(options: RemoteJwksOptions): JWTVerifyGetKey {
       MAX_TIMER_MS,
     ),
   });
-  // jose's cool-down counts from the last good fetch: while the issuer fails, every key it has
-  // not verified yet would fetch again. After a failure, answer with it for a cool-down instead.
+  let fetchedAt = Number.NEGATIVE_INFINITY;
   let failure: { readonly at: number; readonly error: unknown } | undefined;
-  return async (header, token) => {
-    if (failure !== undefined && Date.now() - failure.at < cooldownMs) throw failure.error;
+  const reload = async (): Promise<void> => {
+    if (failure !== undefined && now() - failure.at < cooldownMs) throw failure.error;
     try {
-      const key = await fetched(header, token);
+      await remote.reload();
+      fetchedAt = now();
       failure = undefined;
-      return key;
     } catch (error) {
-      if (!(error instanceof errors.JOSEError && TOKEN_FAILURES.has(error.code))) {
-        failure = { at: Date.now(), error };
-      }
+      failure = { at: now(), error };
       throw error;
+    }
+  };
+  return async (header, token) => {
+    if (now() - fetchedAt >= maxAgeMs) await reload();
+    try {
+      return await remote(header, token);
+    } catch (error) {
+      if (!(error instanceof errors.JWKSNoMatchingKey) || now() - fetchedAt < cooldownMs) {
+        throw error;
+      }
+      await reload();
+      return remote(header, token);
     }
   };
 }

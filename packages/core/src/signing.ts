@@ -5,6 +5,7 @@ import { SignJWT } from 'jose';
 import { randomBase62 } from './base62.js';
 import { ConfigurationError } from './errors.js';
 import type { KeyEnvironment } from './key-format.js';
+import { optionsObject, rejectUnknownOptions } from './options.js';
 import type { Scope } from './scopes.js';
 import { SIGNED_KEY_TYPE, signedKeyToken } from './signed-key.js';
 import { positiveInteger } from './validate.js';
@@ -82,6 +83,7 @@ export class SigningKeys {
     if (options === null || typeof options !== 'object') {
       throw new ConfigurationError('signing keys need options: { issuer, audience, keys }');
     }
+    rejectUnknownOptions(options, ['issuer', 'audience', 'keys'], 'signing');
     this.issuer = claimText(options.issuer, 'issuer');
     this.audience = claimText(options.audience, 'audience');
     const { keys } = options;
@@ -96,6 +98,7 @@ export class SigningKeys {
           `keys[${index}] needs a kid of 1 to 40 characters from [A-Za-z0-9._-]`,
         );
       }
+      rejectUnknownOptions(input, ['kid', 'privateKey', 'publicKey'], `keys[${index}]`);
       const { kid } = input;
       if (published.some((key) => key.kid === kid)) {
         throw new ConfigurationError(`kid "${kid}" is used by two signing keys`);
@@ -175,8 +178,9 @@ export interface GeneratedSigningKey {
  * default, or P-256 (`ES256`). `kid` defaults to 12 random base62 characters.
  */
 export function generateSigningKey(
-  options: { readonly kid?: string; readonly algorithm?: SigningAlgorithm } = {},
+  given: { readonly kid?: string; readonly algorithm?: SigningAlgorithm } = {},
 ): GeneratedSigningKey {
+  const options = optionsObject(given, ['kid', 'algorithm'], undefined, '{ kid?, algorithm? }');
   const algorithm = options.algorithm ?? 'EdDSA';
   if (!SIGNING_ALGORITHMS.includes(algorithm)) {
     throw new ConfigurationError(`algorithm must be one of ${SIGNING_ALGORITHMS.join(', ')}`);
@@ -220,10 +224,11 @@ export const JWKS_CONTENT_TYPE = 'application/jwk-set+json';
  */
 export function jwksResponse(
   source: SigningKeys | JSONWebKeySet,
-  options: JwksResponseOptions = {},
+  given: JwksResponseOptions = {},
 ): JwksResponse {
+  const options = optionsObject(given, ['maxAgeSeconds'], undefined, '{ maxAgeSeconds? }');
   const jwks = source instanceof SigningKeys ? source.jwks() : checkPublicJwks(source);
-  const maxAge = positiveInteger(options?.maxAgeSeconds, 'maxAgeSeconds', 300, 31_536_000);
+  const maxAge = positiveInteger(options.maxAgeSeconds, 'maxAgeSeconds', 300, 31_536_000);
   return Object.freeze({
     status: 200,
     headers: Object.freeze({

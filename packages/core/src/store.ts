@@ -1,150 +1,48 @@
-import type { StoredHash } from './hashing.js';
-import type { KeyEnvironment } from './key-format.js';
-import type { RateLimitPolicy } from './rate-limit.js';
-import type { Scope } from './scopes.js';
-
 /**
- * What authentication needs to know of a key. A store for authentication only returns this;
- * dates may be `Date`, epoch milliseconds or ISO-8601 strings, as databases hand them back.
+ * `@orkesta/auth/store`: what authors of key stores, change feeds and rate limiters need. A
+ * store that passes `describeKeyStore` (`@orkesta/auth/testing`) works with every authenticator
+ * and key manager.
  */
-export interface StoredKey {
-  readonly id: string;
-  readonly workspaceId: string;
-  readonly scope: Scope;
-  /** The stored hash (`sha256$…` or `hmac-sha256$<pepper id>$…`), never the plaintext. */
-  readonly hash: StoredHash;
-  readonly expiresAt?: Date | number | string | null | undefined;
-  readonly revokedAt?: Date | number | string | null | undefined;
-  /** The key's own request rate, overriding its scope's default; none for the default. */
-  readonly rateLimit?: RateLimitPolicy | null | undefined;
-}
-
-/** Everything kept about a key. */
-export interface ApiKeyRecord extends StoredKey {
-  readonly environment: KeyEnvironment;
-  /** What the key is for, e.g. `production-erp-integration`. */
-  readonly name: string;
-  readonly createdAt: Date;
-  readonly expiresAt: Date | null;
-  readonly revokedAt: Date | null;
-  readonly lastUsedAt: Date | null;
-  /** The key this one replaced through rotation. */
-  readonly rotatedFromId: string | null;
-}
-
-/**
- * All that authentication needs: one method. Return `null`/`undefined` for an unknown id;
- * throw (or reject) when the store cannot answer, and requests get 503 `auth_unavailable`.
- */
-export interface KeyLookup {
-  findById(id: string): Promise<StoredKey | null | undefined> | StoredKey | null | undefined;
-  /**
-   * The store's own change feed, if it has one. Authenticators and key managers use it unless
-   * they are given a `changeFeed`, so revoking through the library reaches every cache on the
-   * same store without further wiring.
-   */
-  readonly changes?: KeyChangeFeed | undefined;
-}
-
-export type KeyStatus = 'active' | 'revoked' | 'expired';
-
-export interface ListKeysQuery {
-  readonly workspaceId?: string | undefined;
-  readonly status?: KeyStatus | undefined;
-  /** The instant `status` is judged at. */
-  readonly now: Date;
-  /** At most this many items (1 to 1000). */
-  readonly limit: number;
-  /** Where the previous page ended: the `nextCursor` it returned. */
-  readonly cursor?: string | undefined;
-}
-
-export interface KeyPage {
-  /** Newest first. */
-  readonly items: readonly ApiKeyRecord[];
-  /** Present when more items follow. */
-  readonly nextCursor?: string | undefined;
-}
-
-export interface KeyChanges {
-  readonly revokedAt?: Date;
-  readonly expiresAt?: Date | null;
-  /** `null` removes the key's own rate, leaving its scope's default. */
-  readonly rateLimit?: RateLimitPolicy | null;
-}
-
-/** What key management needs besides lookup. */
-export interface KeyStore extends KeyLookup {
-  findById(id: string): Promise<ApiKeyRecord | null | undefined>;
-  /** Adds a key; rejects with `KeyManagementError('duplicate_key_id')` if the id exists. */
-  insert(record: ApiKeyRecord): Promise<void>;
-  list(query: ListKeysQuery): Promise<KeyPage>;
-  /** Applies `changes` and returns the updated record, or `undefined` for an unknown id. */
-  update(id: string, changes: KeyChanges): Promise<ApiKeyRecord | undefined>;
-  /** Moves each key's `lastUsedAt` forward to the given instant (never backward). */
-  recordLastUsed(batch: ReadonlyMap<string, Date>): Promise<void>;
-}
-
-/** A key's status at `now`: revoked wins over expired. */
-export function keyStatus(
-  key: Pick<ApiKeyRecord, 'revokedAt' | 'expiresAt'>,
-  now: Date | number,
-): KeyStatus {
-  if (key.revokedAt !== null) return 'revoked';
-  if (key.expiresAt !== null && +now >= key.expiresAt.getTime()) return 'expired';
-  return 'active';
-}
-
-/** Tells every authenticator which keys changed, so they drop them from their caches. */
-export interface KeyChangeFeed {
-  publish(keyIds: readonly string[]): void | Promise<void>;
-  /**
-   * Calls `listener` with the ids of changed keys; returns the unsubscribe function. A feed
-   * that may have missed changes (it lost its connection and got it back) calls `onReset`,
-   * and the subscriber forgets everything it cached.
-   */
-  subscribe(listener: (keyIds: readonly string[]) => void, onReset?: () => void): () => void;
-}
-
-/**
- * What a feed between processes sends: the sender's origin id (so that a handle can drop its own
- * echo) and the changed key ids. `encodeKeyChangeMessage` writes it as `{"o":…,"ids":[…]}`.
- */
-export interface KeyChangeMessage {
-  readonly o: string;
-  readonly ids: readonly string[];
-}
-
-export function encodeKeyChangeMessage(origin: string, keyIds: readonly string[]): string {
-  return JSON.stringify({ o: origin, ids: keyIds });
-}
-
-/** The message in `raw`, or undefined when it is not one (a feed reports and ignores those). */
-export function decodeKeyChangeMessage(raw: unknown): KeyChangeMessage | undefined {
-  if (typeof raw !== 'string') return undefined;
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(raw);
-  } catch {
-    return undefined;
-  }
-  if (parsed === null || typeof parsed !== 'object') return undefined;
-  const { o, ids } = parsed as { o?: unknown; ids?: unknown };
-  if (typeof o !== 'string' || !Array.isArray(ids)) return undefined;
-  if (!ids.every((id): id is string => typeof id === 'string')) return undefined;
-  return { o, ids };
-}
-
-/** A change feed within one process: enough when every authenticator shares the process. */
-export function createLocalChangeFeed(): KeyChangeFeed {
-  const listeners = new Set<(keyIds: readonly string[]) => void>();
-  return {
-    publish(keyIds) {
-      for (const listener of listeners) listener(keyIds);
-    },
-    subscribe(listener) {
-      listeners.add(listener);
-      return () => listeners.delete(listener);
-    },
-  };
-}
+export type { ChangeListener, KeyChangeMessage } from './change-feed.js';
+export {
+  decodeKeyChangeMessage,
+  encodeKeyChangeMessage,
+  FeedSubscribers,
+} from './change-feed.js';
+export { KeyManagementError, StoreClosedError } from './errors.js';
+export type { DecodedHash, StoredHash } from './hashing.js';
+export { KeyHasher, storedKeyKind } from './hashing.js';
+export type { ListPosition } from './list-paging.js';
+export {
+  checkListQuery,
+  decodeListCursor,
+  encodeListCursor,
+  LIST_LIMIT_MAX,
+  newestFirst,
+  pageOf,
+} from './list-paging.js';
+export { optionsObject, rejectUnknownOptions } from './options.js';
+export type { RateLimitDecision, RateLimiter, RateLimitRule } from './rate-limit.js';
+export { gcra, rateLimitField, rateLimitRule, retryAfterSeconds } from './rate-limit.js';
+export type { KeyRow, ListPlaceholders } from './sql-rows.js';
+export {
+  KEY_COLUMNS,
+  KEY_ORDER,
+  listKeysSql,
+  rateLimitJson,
+  recordFromRow,
+  statusCondition,
+} from './sql-rows.js';
+export type {
+  ApiKeyRecord,
+  KeyChangeFeed,
+  KeyChanges,
+  KeyLookup,
+  KeyPage,
+  KeyStatus,
+  KeyStore,
+  ListKeysQuery,
+  StoredKey,
+} from './store-types.js';
+export { keyStatus } from './store-types.js';
+export { MAX_TIMER_MS, positiveInteger } from './validate.js';

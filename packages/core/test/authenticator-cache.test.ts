@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import type { IssuedKey } from '../src/index.js';
 import {
   type AuthenticatorOptions,
   type AuthResult,
@@ -6,13 +7,13 @@ import {
   createKeyManager,
   createLocalChangeFeed,
   generateApiKey,
-  KeyHasher,
   type KeyLookup,
   MemoryKeyStore,
   type StoredKey,
   StoredRecordError,
   StoreTimeoutError,
 } from '../src/index.js';
+import { KeyHasher } from '../src/store.js';
 import {
   bearer,
   countingLookup,
@@ -497,15 +498,73 @@ describe('last used', () => {
     expect(record).not.toHaveBeenCalled();
   });
 
-  it('is not written for refused requests', async () => {
+  it('flushLastUsed writes the pending uses now, in one batch, and nothing when none is pending', async () => {
     const store = new MemoryKeyStore();
     const record = vi.spyOn(store, 'recordLastUsed');
     const manager = createKeyManager({ store });
     const issued = await manager.create({ workspaceId: 'ws_1', name: 'a', scope: 'read-only' });
+    const auth = createAuthenticator({
+      store,
+      now: () => 5_000,
+      lastUsed: { intervalMs: 3_600_000 },
+    });
+    await auth.authenticate(bearer(issued.key));
+    await auth.authenticate(bearer(issued.key));
+    expect(record).not.toHaveBeenCalled();
+    await auth.flushLastUsed();
+    expect(record).toHaveBeenCalledTimes(1);
+    expect((await store.findById(issued.record.id))?.lastUsedAt).toEqual(new Date(5_000));
+    await auth.flushLastUsed();
+    expect(record).toHaveBeenCalledTimes(1);
+    await auth.close();
+  });
+
+  it('is not written for a key that fails compare or status', async () => {
+    const store = new MemoryKeyStore();
+    const record = vi.spyOn(store, 'recordLastUsed');
+    const manager = createKeyManager({ store });
+    const issued = await manager.create({ workspaceId: 'ws_1', name: 'a', scope: 'read-only' });
+    const revoked = await manager.create({ workspaceId: 'ws_1', name: 'b', scope: 'read-only' });
+    await manager.revoke(revoked.record.id);
     const auth = createAuthenticator({ store });
-    await auth.authenticate(bearer(issued.key, { requiredScope: 'admin' }));
-    await auth.authenticate(bearer(issued.key, { workspaceId: 'ws_2' }));
+    await auth.authenticate(bearer(`${issued.key.slice(0, 22)}${revoked.key.slice(22)}`));
+    await auth.authenticate(bearer(revoked.key));
     await auth.close();
     expect(record).not.toHaveBeenCalled();
+  });
+
+  it('is written once the key is proven, even when workspace, rate or scope then refuse', async () => {
+    const store = new MemoryKeyStore();
+    const record = vi.spyOn(store, 'recordLastUsed');
+    const manager = createKeyManager({ store, now: () => 1_000 });
+    const keys = await Promise.all(
+      ['scope', 'workspace', 'rate'].map((name) =>
+        manager.create({
+          workspaceId: 'ws_1',
+          name,
+          scope: 'read-only',
+          ...(name === 'rate' ? { rateLimit: { limit: 1, windowSeconds: 60 } } : {}),
+        }),
+      ),
+    );
+    const [scope, workspace, rate] = keys as [IssuedKey, IssuedKey, IssuedKey];
+    const auth = createAuthenticator({ store, now: () => 2_000 });
+    const codes = [
+      await auth.authenticate(bearer(scope.key, { requiredScope: 'admin' })),
+      await auth.authenticate(bearer(workspace.key, { workspaceId: 'ws_2' })),
+      await auth.authenticate(bearer(rate.key)),
+      await auth.authenticate(bearer(rate.key)),
+    ].map((result) => (result.ok ? 'ok' : result.error.code));
+    expect(codes).toEqual([
+      'insufficient_scope',
+      'workspace_mismatch',
+      'ok',
+      'rate_limit_exceeded',
+    ]);
+    await auth.close();
+    expect(record).toHaveBeenCalledTimes(1);
+    expect([...record.mock.calls[0]![0]].sort()).toEqual(
+      keys.map((key) => [key.record.id, new Date(2_000)]).sort(),
+    );
   });
 });

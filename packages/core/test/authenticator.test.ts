@@ -11,11 +11,11 @@ import {
   createLocalChangeFeed,
   generateApiKey,
   InsufficientScopeError,
-  KeyHasher,
   MemoryKeyStore,
   MissingApiKeyError,
   WorkspaceMismatchError,
 } from '../src/index.js';
+import { KeyHasher } from '../src/store.js';
 import { bearer, countingLookup, fakeClock, T0, withChecksum, wrongSecret } from './helpers.js';
 
 const input: CreateKeyInput = { workspaceId: 'ws_1', name: 'erp', scope: 'read-write' };
@@ -425,14 +425,14 @@ describe('hooks', () => {
       ip: undefined,
       path: undefined,
     });
+    // Refused after its key is proven: authenticated first, then rejected, in that order.
+    const before = events.length;
     await auth.authenticate(bearer(good.key, { ...origin, requiredScope: 'admin' }));
-    expect(hooks.onRejected).toHaveBeenLastCalledWith({
-      code: 'insufficient_scope',
-      status: 403,
-      keyId: good.id,
-      ...origin,
-    });
-    expect(hooks.onAuthenticated).toHaveBeenCalledTimes(1);
+    expect(events.slice(before)).toEqual([
+      { key: expect.objectContaining({ keyId: good.id }), ...origin },
+      { code: 'insufficient_scope', status: 403, keyId: good.id, ...origin },
+    ]);
+    expect(hooks.onAuthenticated).toHaveBeenCalledTimes(2);
     expect(hooks.onRejected).toHaveBeenCalledTimes(5);
     expect(hooks.onError).not.toHaveBeenCalled();
 
@@ -516,6 +516,42 @@ describe('hooks', () => {
     const { key } = await issue();
     await auth.authenticate(bearer(key));
     expect(hooks.seen).toEqual(['authenticated']);
+  });
+
+  it('may be an instance of a class: its methods are the hooks, its fields its own state', async () => {
+    class Audit {
+      readonly lines: string[] = [];
+      readonly onboarding = true; // starts like a hook, but is no near miss of one
+      onAuthenticated(event: { key: { keyId: string } }) {
+        this.lines.push(`in ${event.key.keyId}`);
+      }
+    }
+    const audit = new Audit();
+    const { auth, issue } = await setup({ hooks: audit as never });
+    const { id, key } = await issue();
+    await auth.authenticate(bearer(key));
+    expect(audit.lines).toEqual([`in ${id}`]);
+  });
+
+  it('refuses a misspelt hook, own or inherited from a class, naming the one it meant', () => {
+    class Audit {
+      onRejeted() {}
+    }
+    for (const hooks of [
+      { onAuthenticate() {} },
+      new Audit(),
+      { OnError() {} },
+      { onerror() {} },
+    ]) {
+      let thrown: unknown;
+      try {
+        createAuthenticator({ store: new MemoryKeyStore(), hooks: hooks as never });
+      } catch (error) {
+        thrown = error;
+      }
+      expect(thrown).toMatchObject({ code: 'ERR_ORKESTA_AUTH_CONFIG' });
+      expect((thrown as { suggestion?: string }).suggestion).toMatch(/^hooks\.on/);
+    }
   });
 });
 

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { checkAccess } from '../src/adapter.js';
 import {
   type AuthResult,
   ConfigurationError,
-  checkAccess,
   createAuthenticator,
   createKeyManager,
   type KeyLookup,

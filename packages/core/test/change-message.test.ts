@@ -1,4 +1,4 @@
-import { decodeKeyChangeMessage, encodeKeyChangeMessage } from '@orkesta/auth';
+import { decodeKeyChangeMessage, encodeKeyChangeMessage } from '@orkesta/auth/store';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { ErrorRenderer, renderAuthError } from '../src/adapter.js';
 import {
   type AnyAuthError,
   ApiKeyExpiredError,
@@ -6,7 +7,6 @@ import {
   AuthError,
   AuthUnavailableError,
   ConfigurationError,
-  ErrorRenderer,
   HttpsRequiredError,
   InsufficientScopeError,
   InvalidApiKeyError,
@@ -16,11 +16,10 @@ import {
   MalformedAuthorizationHeaderError,
   MissingApiKeyError,
   PROBLEM_CONTENT_TYPE,
-  quoteHeaderValue,
-  renderAuthError,
   renderProblem,
   WorkspaceMismatchError,
 } from '../src/index.js';
+import { quoteHeaderValue } from '../src/render.js';
 
 const KEY_ID = 'AbCdEf012345';
 

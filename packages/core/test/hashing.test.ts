@@ -2,12 +2,11 @@ import { createHash, createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import {
   ConfigurationError,
-  type DecodedHash,
   generateApiKey,
   type HashingOptions,
-  KeyHasher,
   type Pepper,
 } from '../src/index.js';
+import { type DecodedHash, KeyHasher } from '../src/store.js';
 
 const token = generateApiKey().token;
 const other = generateApiKey().token;

@@ -1,11 +1,13 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
-  AuthError,
   type AuthorizationInput,
   authorizationFromRawHeaders,
   DEFAULT_MAX_HEADER_LENGTH,
   extractBearerToken,
+} from '../src/adapter.js';
+import {
+  AuthError,
   generateApiKey,
   MalformedAuthorizationHeaderError,
   MissingApiKeyError,
@@ -59,6 +61,36 @@ describe('extractBearerToken', () => {
     const result = extractBearerToken(header);
     expect(result).toBeInstanceOf(MalformedAuthorizationHeaderError);
     expect(codeOf(header)).toBe('malformed_authorization_header');
+  });
+
+  it.each([
+    ['Basic x', true],
+    ['Token x', true],
+    ['Bearerx', true],
+    [`Bearer${key}`, true], // one token, "Bearerork_live_…": another scheme by RFC 7235's grammar
+    ['XBearer x', true],
+    ['Bearer2 x', true],
+    ['Digest username="a"', true],
+    [`Basic ${'A'.repeat(2_000)}`, true], // too long, but of another scheme all the same
+    ['Bearer', false],
+    ['Bearer    ', false],
+    ['Bearer\tx', false],
+    ['bearer x y', false],
+    ['Bearer ab=c', false],
+    [`Bearer ${'A'.repeat(2_000)}`, false],
+    [' Bearer x', false],
+    ['', false],
+    ['=x', false],
+  ])('%j names another scheme: %s (RFC 6750 §3.1: a bare challenge)', (header, other) => {
+    const result = extractBearerToken(header);
+    if (!(result instanceof MalformedAuthorizationHeaderError)) throw new Error('not refused');
+    expect(result.otherScheme).toBe(other);
+    expect(result.challenge).toBe(other ? 'bare' : 'invalid_request');
+  });
+
+  it('several Authorization headers are a broken request, whatever their scheme', () => {
+    const result = extractBearerToken(['Basic x', 'Basic y']);
+    expect(result).toMatchObject({ otherScheme: false, challenge: 'invalid_request' });
   });
 
   it('treats no header, and an empty list of headers, as missing_api_key', () => {

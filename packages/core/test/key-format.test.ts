@@ -49,7 +49,9 @@ describe('key format', () => {
   });
 
   it('refuses an unknown environment', () => {
-    expect(() => generateApiKey('prod' as KeyEnvironment)).toThrow(TypeError);
+    expect(() => generateApiKey('prod' as KeyEnvironment)).toThrow(
+      expect.objectContaining({ code: 'ERR_ORKESTA_AUTH_CONFIG' }),
+    );
   });
 
   it('ends with the CRC-32 (zlib) of every preceding character, as 6 base62 digits', () => {

@@ -9,13 +9,13 @@ import {
   createLocalChangeFeed,
   IssuedKey,
   type KeyChangeFeed,
-  KeyHasher,
   KeyManagementError,
   type KeyManagerOptions,
   type KeyStore,
   MemoryKeyStore,
   parseApiKey,
 } from '../src/index.js';
+import { KeyHasher } from '../src/store.js';
 import { bearer, fakeClock, rejection, T0 } from './helpers.js';
 
 const pepper = { id: 'p1', secret: 'a-long-enough-server-pepper' };
@@ -80,8 +80,11 @@ describe('KeyManager.create', () => {
     });
     expect(issued.record).not.toHaveProperty('hash');
     const stored = (await store.findById(issued.record.id))!;
-    const { status: _status, kind: _kind, ...info } = issued.record;
+    const { status: _status, kind: _kind, rateLimit, ...info } = issued.record;
+    expect(rateLimit).toBeNull();
+    // A key without its own rate is stored without one: no `rateLimit` field.
     expect(stored).toEqual({ ...info, hash: expect.stringMatching(/^sha256\$/) });
+    expect(stored).not.toHaveProperty('rateLimit');
   });
 
   it('never stores the plaintext', async () => {
@@ -181,6 +184,11 @@ describe('KeyManager.create', () => {
     ['a NaN expiry', { expiresAt: Number.NaN }],
     ['a boolean expiry', { expiresAt: true }],
     ['an unknown environment', { environment: 'prod' }],
+    [
+      'a misspelt field (expires for expiresAt), which would issue a key that never expires',
+      { expires: T0 + 60_000 } as Record<string, unknown>,
+    ],
+    ['a field no key has', { owner: 'alice' } as Record<string, unknown>],
   ])('refuses %s with invalid_key_parameters (400)', async (_, change) => {
     const { manager, store, published } = setup();
     const error = await rejection(manager.create({ ...input, ...change } as CreateKeyInput));
@@ -188,6 +196,16 @@ describe('KeyManager.create', () => {
     expect(error.status).toBe(400);
     expect(await dump(store)).toEqual([]);
     expect(published).toEqual([]);
+  });
+
+  it('names a misspelt field and the one it most likely meant', async () => {
+    const { manager } = setup();
+    const error = await rejection(
+      manager.create({ ...input, scpoe: 'admin' } as unknown as CreateKeyInput),
+    );
+    expect(error.code).toBe('invalid_key_parameters');
+    expect(error.message).toContain('"scpoe"');
+    expect(error.message).toContain('"scope"');
   });
 
   it('refuses a missing input', async () => {
@@ -634,5 +652,45 @@ describe('KeyManager configuration', () => {
     };
     const issued = await createKeyManager({ store }).create(input);
     expect(await inner.findById(issued.record.id)).toBeDefined();
+  });
+});
+
+describe('KeyManager inputs are strict: a field a call does not know is refused, not ignored', () => {
+  it.each<[string, (manager: ReturnType<typeof setup>['manager'], id: string) => Promise<unknown>]>(
+    [
+      [
+        'rotate with overlap for overlapMs, which would end the old key at once',
+        (m, id) => m.rotate(id, { overlap: 86_400_000 } as never),
+      ],
+      [
+        'revoke with a guard of workspace for workspaceId',
+        (m, id) => m.revoke(id, { workspace: 'ws_other' } as never),
+      ],
+      [
+        'get with a guard of workspace for workspaceId',
+        (m, id) => m.get(id, { workspace: 'ws_other' } as never),
+      ],
+      [
+        'setRateLimit with a misspelt guard',
+        (m, id) => m.setRateLimit(id, null, { workspaceID: 'ws_other' } as never),
+      ],
+      ['list with workspace for workspaceId', (m) => m.list({ workspace: 'ws_1' } as never)],
+      ['list with a guard that is not an object', (m) => m.list(5 as never)],
+    ],
+  )('%s', async (_, call) => {
+    const { manager, store } = setup();
+    const { record } = await manager.create(input);
+    const error = await rejection(call(manager, record.id));
+    expect(error.code).toBe('invalid_key_parameters');
+    // Nothing changed: the old key is still active, unrotated, unrevoked.
+    expect(await store.findById(record.id)).toMatchObject({ revokedAt: null, expiresAt: null });
+  });
+
+  it('refuses an unknown option of the manager itself, naming the closest', () => {
+    expect(() =>
+      createKeyManager({ store: new MemoryKeyStore(), enviroment: 'test' } as never),
+    ).toThrow(
+      expect.objectContaining({ code: 'ERR_ORKESTA_AUTH_CONFIG', suggestion: 'environment' }),
+    );
   });
 });

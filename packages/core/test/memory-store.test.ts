@@ -4,13 +4,13 @@ import {
   type ApiKeyRecord,
   KeyManagementError,
   type KeyStatus,
-  keyStatus,
   MemoryKeyStore,
 } from '../src/index.js';
 import {
   decodeListCursor as decodeCursor,
   encodeListCursor as encodeCursor,
-} from '../src/memory-store.js';
+} from '../src/list-paging.js';
+import { keyStatus } from '../src/store.js';
 import { T0 } from './helpers.js';
 
 let counter = 0;

@@ -3,16 +3,15 @@ import {
   type AuthenticatorOptions,
   type AuthResult,
   ConfigurationError,
-  clientAddressGroup,
   createAuthenticator,
   createKeyManager,
   KeyManagementError,
   MemoryKeyStore,
   MemoryRateLimiter,
-  type RateLimitDecision,
   type RateLimiter,
-  rateLimitRule,
 } from '../src/index.js';
+import { clientAddressGroup } from '../src/steps/throttle.js';
+import { type RateLimitDecision, rateLimitRule } from '../src/store.js';
 import { bearer, countingLookup, fakeClock, T0 } from './helpers.js';
 
 function codeOf(result: AuthResult): string {

@@ -1,13 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import {
-  assertScope,
-  ConfigurationError,
-  isScope,
-  requireScope,
-  SCOPES,
-  type Scope,
-  scopeSatisfies,
-} from '../src/index.js';
+import { requireScope } from '../src/adapter.js';
+import { ConfigurationError, isScope, SCOPES, type Scope, scopeSatisfies } from '../src/index.js';
+import { assertScope } from '../src/scopes.js';
 
 describe('scopes', () => {
   it('are ordered read-only < read-write < admin', () => {

@@ -9,10 +9,10 @@ import {
   createSigningKeys,
   type GeneratedSigningKey,
   generateSigningKey,
-  KeyHasher,
   MemoryKeyStore,
   type SigningKeys,
 } from '../src/index.js';
+import { KeyHasher } from '../src/store.js';
 import { countingLookup, fakeClock, T0 } from './helpers.js';
 
 export const ISSUER = 'https://keys.example.com';

@@ -8,9 +8,9 @@ import {
   createSigningKeys,
   generateApiKey,
   generateSigningKey,
-  KeyHasher,
   MemoryKeyStore,
 } from '../src/index.js';
+import { KeyHasher } from '../src/store.js';
 import { bearer, countingLookup, T0 } from './helpers.js';
 import {
   AUDIENCE,

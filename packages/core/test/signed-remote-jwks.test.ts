@@ -1,6 +1,5 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   type AuthResult,
@@ -75,11 +74,17 @@ function signingWith(...keys: { kid: string; privateKey?: unknown; publicKey?: u
   return createSigningKeys({ issuer: ISSUER, audience: AUDIENCE, keys: keys as never });
 }
 
+/**
+ * An authenticator on a remote JWKS, on a clock of its own: the JWKS's freshness and cool-down
+ * follow the authenticator's clock, so the tests move it rather than wait.
+ */
 function setup(url: string, remote: Omit<RemoteJwksOptions, 'url'> = {}, cache = true) {
   const store = new MemoryKeyStore();
+  const clock = fakeClock(Date.now());
   const errors: { error: unknown; operation: string; keyId: string | undefined }[] = [];
   const auth = createAuthenticator({
     store,
+    now: clock.now,
     lastUsed: false,
     signedKeys: {
       issuer: ISSUER,
@@ -102,7 +107,7 @@ function setup(url: string, remote: Omit<RemoteJwksOptions, 'url'> = {}, cache =
         kind: 'signed',
       })
     ).key;
-  return { store, auth, errors, issue };
+  return { store, auth, errors, issue, clock };
 }
 
 describe('a remote JWKS (createRemoteJWKSet over real HTTP)', () => {
@@ -119,7 +124,7 @@ describe('a remote JWKS (createRemoteJWKSet over real HTTP)', () => {
   it('an unknown kid makes at most one refetch per cool-down, however many ask at once', async () => {
     const signing = signingWith({ kid: CURRENT.kid, privateKey: CURRENT.privateKey });
     const { state, url } = await jwksServer(signing);
-    const { auth, issue, store } = setup(url, { cooldownMs: 1_000 });
+    const { auth, issue, store, clock } = setup(url, { cooldownMs: 1_000 });
     expect(codeOf(await auth.authenticate(bearer(await issue(signing))))).toBe('ok');
     expect(state.fetches).toBe(1);
 
@@ -133,7 +138,10 @@ describe('a remote JWKS (createRemoteJWKSet over real HTTP)', () => {
     expect(codeOf(await auth.authenticate(bearer(unknown)))).toBe('invalid_api_key');
     expect(state.fetches).toBe(1);
 
-    await sleep(1_100);
+    clock.advance(999); // still within the cool-down
+    expect(codeOf(await auth.authenticate(bearer(unknown)))).toBe('invalid_api_key');
+    expect(state.fetches).toBe(1);
+    clock.advance(1); // the cool-down is over
     const answers = await Promise.all(
       Array.from({ length: 10 }, () => auth.authenticate(bearer(unknown))),
     );
@@ -146,7 +154,7 @@ describe('a remote JWKS (createRemoteJWKSet over real HTTP)', () => {
   it('a JWKS that changes: a new signing key verifies at once, a removed one stops once the set is refetched', async () => {
     const before = signingWith({ kid: PREVIOUS.kid, privateKey: PREVIOUS.privateKey });
     const { state, url } = await jwksServer(before);
-    const { auth, issue } = setup(url, { cooldownMs: 100, maxAgeMs: 1_000 }, false);
+    const { auth, issue, clock } = setup(url, { cooldownMs: 100, maxAgeMs: 1_000 }, false);
     const old = await issue(before);
     expect(codeOf(await auth.authenticate(bearer(old)))).toBe('ok');
 
@@ -156,7 +164,7 @@ describe('a remote JWKS (createRemoteJWKSet over real HTTP)', () => {
       { kid: PREVIOUS.kid, publicKey: PREVIOUS.publicKey },
     );
     state.jwks = during;
-    await sleep(150); // past the cool-down
+    clock.advance(100); // past the cool-down
     const fresh = await issue(during);
     expect(codeOf(await auth.authenticate(bearer(fresh)))).toBe('ok'); // its kid made one refetch
     expect(codeOf(await auth.authenticate(bearer(old)))).toBe('ok');
@@ -164,7 +172,10 @@ describe('a remote JWKS (createRemoteJWKSet over real HTTP)', () => {
 
     // Retired for good, when the user says so: the old key leaves the set.
     state.jwks = signingWith({ kid: CURRENT.kid, privateKey: CURRENT.privateKey });
-    await sleep(1_100); // past the max age
+    clock.advance(999); // the copy (fetched for the new kid) is 999 ms old: it still serves
+    expect(codeOf(await auth.authenticate(bearer(old)))).toBe('ok');
+    expect(state.fetches).toBe(2);
+    clock.advance(1); // past the max age
     expect(codeOf(await auth.authenticate(bearer(old)))).toBe('invalid_api_key');
     expect(codeOf(await auth.authenticate(bearer(fresh)))).toBe('ok');
     expect(state.fetches).toBe(3);
@@ -225,7 +236,7 @@ describe('a remote JWKS (createRemoteJWKSet over real HTTP)', () => {
     const signing = signingWith({ kid: CURRENT.kid, privateKey: CURRENT.privateKey });
     const { state, url } = await jwksServer(signing);
     state.mode = 'error';
-    const { auth, issue } = setup(url, { cooldownMs: 400 });
+    const { auth, issue, clock } = setup(url, { cooldownMs: 400 });
     const keys = await Promise.all(Array.from({ length: 5 }, () => issue(signing)));
     for (const key of keys) {
       const result = await auth.authenticate(bearer(key));
@@ -235,7 +246,10 @@ describe('a remote JWKS (createRemoteJWKSet over real HTTP)', () => {
     state.mode = 'ok';
     expect((await auth.authenticate(bearer(keys[0]!))).ok).toBe(false); // still cooling down
     expect(state.fetches).toBe(1);
-    await sleep(450);
+    clock.advance(399);
+    expect((await auth.authenticate(bearer(keys[0]!))).ok).toBe(false); // still cooling down
+    expect(state.fetches).toBe(1);
+    clock.advance(1);
     expect((await auth.authenticate(bearer(keys[0]!))).ok).toBe(true);
     expect(state.fetches).toBe(2);
   });
@@ -251,7 +265,8 @@ describe('a remote JWKS (createRemoteJWKSet over real HTTP)', () => {
     expect(codeOf(await without.auth.authenticate(bearer(key)))).toBe('ok');
 
     state.mode = 'error';
-    await sleep(150); // both JWKS copies are stale now
+    withCache.clock.advance(100); // both JWKS copies are stale now
+    without.clock.advance(100);
     expect(codeOf(await withCache.auth.authenticate(bearer(key)))).toBe('ok');
     expect(codeOf(await without.auth.authenticate(bearer(key)))).toBe('auth_unavailable');
     expect(codeOf(await withCache.auth.authenticate(bearer(await withCache.issue(signing))))).toBe(
@@ -265,7 +280,7 @@ describe('a remote JWKS (createRemoteJWKSet over real HTTP)', () => {
       { kid: PREVIOUS.kid, publicKey: PREVIOUS.publicKey },
     );
     const { state, url } = await jwksServer(signing);
-    const clock = fakeClock();
+    const clock = fakeClock(Date.now());
     const store = new MemoryKeyStore();
     const auth = createAuthenticator({
       store,
@@ -282,7 +297,7 @@ describe('a remote JWKS (createRemoteJWKSet over real HTTP)', () => {
     expect(codeOf(await auth.authenticate(bearer(old.key)))).toBe('ok');
 
     state.jwks = signingWith({ kid: CURRENT.kid, privateKey: CURRENT.privateKey });
-    await sleep(150); // the authenticator's copy of the set is stale now
+    clock.advance(100); // the authenticator's copy of the set is stale now
     expect(codeOf(await auth.authenticate(bearer(old.key)))).toBe('ok'); // remembered
     clock.advance(30_001); // the cache entry ends
     expect(codeOf(await auth.authenticate(bearer(old.key)))).toBe('invalid_api_key');

@@ -11,15 +11,14 @@ import {
   generateSigningKey,
   JWKS_CONTENT_TYPE,
   jwksResponse,
-  KeyHasher,
   keyKind,
   parseSignedKey,
   SIGNED_KEY_MAX_LENGTH,
   SIGNED_KEY_SCANNER_PATTERN,
   SIGNED_KEY_TYPE,
   SigningKeys,
-  storedKeyKind,
 } from '../src/index.js';
+import { KeyHasher, storedKeyKind } from '../src/store.js';
 import { T0 } from './helpers.js';
 import {
   AUDIENCE,

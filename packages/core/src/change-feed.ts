@@ -1,0 +1,152 @@
+import { ConfigurationError, StoreClosedError } from './errors.js';
+import { optionsObject } from './options.js';
+import type { KeyChangeFeed } from './store-types.js';
+
+/**
+ * What a feed between processes sends: the sender's origin id (so that a handle can drop its own
+ * echo) and the changed key ids. `encodeKeyChangeMessage` writes it as `{"o":…,"ids":[…]}`.
+ */
+export interface KeyChangeMessage {
+  readonly o: string;
+  readonly ids: readonly string[];
+}
+
+export function encodeKeyChangeMessage(origin: string, keyIds: readonly string[]): string {
+  return JSON.stringify({ o: origin, ids: keyIds });
+}
+
+/** The message in `raw`, or undefined when it is not one (a feed reports and ignores those). */
+export function decodeKeyChangeMessage(raw: unknown): KeyChangeMessage | undefined {
+  if (typeof raw !== 'string') return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    return undefined;
+  }
+  if (parsed === null || typeof parsed !== 'object') return undefined;
+  const { o, ids } = parsed as { o?: unknown; ids?: unknown };
+  if (typeof o !== 'string' || !Array.isArray(ids)) return undefined;
+  if (!ids.every((id): id is string => typeof id === 'string')) return undefined;
+  return { o, ids };
+}
+
+/** What a feed hands its subscribers: the ids of keys that changed. */
+export type ChangeListener = (keyIds: readonly string[]) => void;
+
+/**
+ * A feed's subscribers, for every change feed (memory, SQLite, PostgreSQL, Redis): each is
+ * told of every change, and none can stop the others or the feed. A listener or reset that
+ * throws is reported to `report` (the feed's `onError`), and delivery goes on to the rest; with
+ * no `report`, the error is emitted as a process warning, so that it is never silent.
+ */
+export class FeedSubscribers {
+  readonly #subscriptions = new Set<{
+    readonly listener: ChangeListener;
+    readonly onReset: (() => void) | undefined;
+  }>();
+  readonly #report: (error: unknown) => void;
+
+  constructor(report?: (error: unknown) => void) {
+    this.#report = report ?? warn;
+  }
+
+  /** How many subscribers there are now. */
+  get size(): number {
+    return this.#subscriptions.size;
+  }
+
+  /** Adds a subscriber; returns what removes it (calling it again does nothing). */
+  add(listener: ChangeListener, onReset?: () => void): () => void {
+    if (typeof listener !== 'function') throw new ConfigurationError('listener must be a function');
+    if (onReset !== undefined && typeof onReset !== 'function') {
+      throw new ConfigurationError('onReset must be a function');
+    }
+    const subscription = { listener, onReset };
+    this.#subscriptions.add(subscription);
+    return () => {
+      this.#subscriptions.delete(subscription);
+    };
+  }
+
+  /** Tells every subscriber of the moment which keys changed. Never throws. */
+  deliver(keyIds: readonly string[]): void {
+    for (const { listener } of [...this.#subscriptions]) {
+      try {
+        listener(keyIds);
+      } catch (error) {
+        this.#reportSafely(error);
+      }
+    }
+  }
+
+  /** Tells every subscriber to forget what it cached: the feed may have missed changes. */
+  reset(): void {
+    for (const { onReset } of [...this.#subscriptions]) {
+      try {
+        onReset?.();
+      } catch (error) {
+        this.#reportSafely(error);
+      }
+    }
+  }
+
+  clear(): void {
+    this.#subscriptions.clear();
+  }
+
+  #reportSafely(error: unknown): void {
+    try {
+      this.#report(error);
+    } catch {
+      // A reporter that throws has nowhere left to report to; delivery goes on.
+    }
+  }
+}
+
+function warn(error: unknown): void {
+  process.emitWarning(
+    error instanceof Error ? error : new Error(String(error)),
+    'OrkestaAuthWarning',
+  );
+}
+
+export interface LocalChangeFeedOptions {
+  /** Told when a subscriber throws; the others are told all the same. Default: a process warning. */
+  readonly onError?: (error: unknown) => void;
+}
+
+/** A change feed within one process; `close()` ends it. */
+export interface LocalChangeFeed extends KeyChangeFeed {
+  publish(keyIds: readonly string[]): Promise<void>;
+  close(): void;
+}
+
+/**
+ * A change feed within one process: enough when every authenticator shares the process.
+ * `publish` tells every subscriber before it returns; after `close()`, `publish` rejects and
+ * `subscribe` throws with `StoreClosedError`.
+ */
+export function createLocalChangeFeed(options?: LocalChangeFeedOptions): LocalChangeFeed {
+  const { onError } = optionsObject(options, ['onError'], undefined, '{ onError? }');
+  if (onError !== undefined && typeof onError !== 'function') {
+    throw new ConfigurationError('onError must be a function (error) => void');
+  }
+  const subscribers = new FeedSubscribers(onError);
+  let closed = false;
+  const what = 'this local change feed';
+  return {
+    async publish(keyIds) {
+      if (closed) throw new StoreClosedError(what);
+      subscribers.deliver(keyIds);
+    },
+    subscribe(listener, onReset) {
+      if (closed) throw new StoreClosedError(what);
+      return subscribers.add(listener, onReset);
+    },
+    close() {
+      closed = true;
+      subscribers.clear();
+    },
+  };
+}

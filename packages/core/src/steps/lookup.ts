@@ -1,0 +1,43 @@
+import { AuthUnavailableError, StoreTimeoutError } from '../errors.js';
+import type { KeyLookup, StoredKey } from '../store-types.js';
+import type { KnownKey } from '../stored-record.js';
+
+/** An unknown id: what a lookup that found nothing gives, and what the negative cache keeps. */
+export const UNKNOWN = false;
+
+/** What the lookup step gives: the decoded record, `UNKNOWN`, or the store's failure. */
+export type LookupOutcome = KnownKey | typeof UNKNOWN | AuthUnavailableError;
+
+export interface StoreCall {
+  readonly store: KeyLookup;
+  readonly timeoutMs: number;
+  /** `Retry-After` of the 503, in seconds. */
+  readonly retryAfterSeconds: number;
+  /** Checks a record (see `decodeStoredKey`); throws `StoredRecordError` for a bad one. */
+  readonly decode: (id: string, record: StoredKey) => KnownKey;
+  /** Told of the failure behind every 503: the store's error, a timeout, a bad record. */
+  readonly report: (error: unknown, keyId: string) => void;
+}
+
+/**
+ * The lookup step's store call (the key cache asks it on a miss): `findById`, bounded by the
+ * timeout. Never rejects: a store that throws, rejects, times out or returns a record that makes
+ * no sense fails closed as `AuthUnavailableError` (503 `auth_unavailable`), reported first.
+ */
+export async function lookUpInStore(call: StoreCall, id: string): Promise<LookupOutcome> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    const found = await Promise.race([
+      Promise.resolve().then(() => call.store.findById(id)),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new StoreTimeoutError(call.timeoutMs)), call.timeoutMs);
+      }),
+    ]);
+    return found === null || found === undefined ? UNKNOWN : call.decode(id, found);
+  } catch (error) {
+    call.report(error, id);
+    return new AuthUnavailableError(call.retryAfterSeconds, id);
+  } finally {
+    clearTimeout(timer);
+  }
+}
