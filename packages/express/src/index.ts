@@ -1,8 +1,8 @@
 import type {
   AnyAuthError,
   AuthenticatedKey,
+  Authenticator,
   AuthenticatorOptions,
-  AuthorizationInput,
   AuthRequest,
   AuthResult,
   JSONWebKeySet,
@@ -11,19 +11,67 @@ import type {
   Scope,
   SigningKeys,
 } from '@orkesta/auth';
+import { isAuthError, jwksResponse } from '@orkesta/auth';
+import type { AuthorizationInput } from '@orkesta/auth/adapter';
 import {
-  type Authenticator,
   authorizationFromRawHeaders,
   checkAccess,
-  isAuthError,
-  jwksResponse,
   middlewareOptions,
   renderAuthError,
   requireScope as scopeRequirement,
-} from '@orkesta/auth';
+} from '@orkesta/auth/adapter';
 import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Response } from 'express';
 
-export * from '@orkesta/auth';
+// What an application needs of the core, so that one install is enough. Everything else is in
+// `@orkesta/auth` and its entry points.
+export type {
+  AnyAuthError,
+  ApiKeyInfo,
+  ApiKeyRecord,
+  AuthErrorCode,
+  AuthenticatedEvent,
+  AuthenticatedKey,
+  AuthenticatorOptions,
+  AuthHooks,
+  CacheOptions,
+  CreateKeyInput,
+  ErrorContext,
+  InsecureKeyEvent,
+  KeyChangeFeed,
+  KeyLookup,
+  KeyManagementErrorCode,
+  KeyManagerOptions,
+  KeyStore,
+  ProblemDetails,
+  RateLimitOptions,
+  RateLimitPolicy,
+  RejectedEvent,
+  Scope,
+  SignedKeyOptions,
+  StoredKey,
+} from '@orkesta/auth';
+export {
+  AuthError,
+  Authenticator,
+  ConfigurationError,
+  createAuthenticator,
+  createKeyManager,
+  createLocalChangeFeed,
+  createSigningKeys,
+  generateSigningKey,
+  IssuedKey,
+  isAuthError,
+  isScope,
+  KeyManagementError,
+  KeyManager,
+  MemoryKeyStore,
+  MemoryRateLimiter,
+  renderProblem,
+  SCOPES,
+  SigningKeys,
+  StoreClosedError,
+  scopeSatisfies,
+} from '@orkesta/auth';
 
 declare global {
   namespace Express {

@@ -3,7 +3,6 @@ import type {
   AuthenticatedKey,
   Authenticator,
   AuthenticatorOptions,
-  AuthorizationInput,
   AuthRequest,
   AuthResult,
   JSONWebKeySet,
@@ -11,18 +10,68 @@ import type {
   Scope,
   SigningKeys,
 } from '@orkesta/auth';
+import { ConfigurationError, jwksResponse } from '@orkesta/auth';
+import type { AuthorizationInput } from '@orkesta/auth/adapter';
 import {
   authorizationFromRawHeaders,
-  ConfigurationError,
   checkAccess,
-  jwksResponse,
   middlewareOptions,
+  optionsObject,
   renderAuthError,
   requireScope as scopeRequirement,
-} from '@orkesta/auth';
+} from '@orkesta/auth/adapter';
 import type { Context, Middleware, Next } from 'koa';
 
-export * from '@orkesta/auth';
+// What an application needs of the core, so that one install is enough. Everything else is in
+// `@orkesta/auth` and its entry points.
+export type {
+  AnyAuthError,
+  ApiKeyInfo,
+  ApiKeyRecord,
+  AuthErrorCode,
+  AuthenticatedEvent,
+  AuthenticatedKey,
+  AuthenticatorOptions,
+  AuthHooks,
+  CacheOptions,
+  CreateKeyInput,
+  ErrorContext,
+  InsecureKeyEvent,
+  KeyChangeFeed,
+  KeyLookup,
+  KeyManagementErrorCode,
+  KeyManagerOptions,
+  KeyStore,
+  ProblemDetails,
+  RateLimitOptions,
+  RateLimitPolicy,
+  RejectedEvent,
+  Scope,
+  SignedKeyOptions,
+  StoredKey,
+} from '@orkesta/auth';
+export {
+  AuthError,
+  Authenticator,
+  ConfigurationError,
+  createAuthenticator,
+  createKeyManager,
+  createLocalChangeFeed,
+  createSigningKeys,
+  generateSigningKey,
+  IssuedKey,
+  isAuthError,
+  isScope,
+  KeyManagementError,
+  KeyManager,
+  MemoryKeyStore,
+  MemoryRateLimiter,
+  renderProblem,
+  SCOPES,
+  SigningKeys,
+  StoreClosedError,
+  scopeSatisfies,
+} from '@orkesta/auth';
 
 declare module 'koa' {
   interface DefaultState {
@@ -168,9 +217,14 @@ export interface ServeJwksOptions extends JwksResponseOptions {
  */
 export function serveJwks(
   source: SigningKeys | JSONWebKeySet,
-  options: ServeJwksOptions = {},
+  options?: ServeJwksOptions,
 ): Middleware {
-  const { path = '/.well-known/jwks.json', ...responseOptions } = options ?? {};
+  const { path = '/.well-known/jwks.json', ...responseOptions } = optionsObject(
+    options,
+    ['path', 'maxAgeSeconds'],
+    undefined,
+    '{ path?, maxAgeSeconds? }',
+  );
   if (path !== false && (typeof path !== 'string' || !path.startsWith('/'))) {
     throw new ConfigurationError('path must be a path starting with "/", or false');
   }

@@ -1,7 +1,7 @@
 import type { ExecutionContext } from '@nestjs/common';
 import { createParamDecorator, SetMetadata } from '@nestjs/common';
 import type { AuthenticatedKey, Scope as ScopeName } from '@orkesta/auth';
-import { requireScope } from '@orkesta/auth';
+import { requireScope } from '@orkesta/auth/adapter';
 import { PUBLIC_METADATA, SCOPE_METADATA } from './tokens.js';
 
 /**

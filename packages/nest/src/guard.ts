@@ -4,13 +4,14 @@ import { Reflector } from '@nestjs/core';
 import type {
   AnyAuthError,
   AuthenticatedKey,
-  AuthorizationInput,
   AuthRequest,
   AuthResult,
   RenderedError,
   Scope,
 } from '@orkesta/auth';
-import { Authenticator, authorizationFromRawHeaders, ConfigurationError } from '@orkesta/auth';
+import { Authenticator, ConfigurationError } from '@orkesta/auth';
+import type { AuthorizationInput } from '@orkesta/auth/adapter';
+import { authorizationFromRawHeaders } from '@orkesta/auth/adapter';
 import { PUBLIC_METADATA, SCOPE_METADATA } from './tokens.js';
 
 /**

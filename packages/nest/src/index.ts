@@ -1,6 +1,53 @@
+// What an application needs of the core, so that one install is enough. Everything else is in
+// `@orkesta/auth` and its entry points.
 /** The scope names (`Scope` here is the decorator). */
-export type { Scope as ScopeName } from '@orkesta/auth';
-export * from '@orkesta/auth';
+export type {
+  AnyAuthError,
+  ApiKeyInfo,
+  ApiKeyRecord,
+  AuthErrorCode,
+  AuthenticatedEvent,
+  AuthenticatedKey,
+  AuthenticatorOptions,
+  AuthHooks,
+  CacheOptions,
+  CreateKeyInput,
+  ErrorContext,
+  InsecureKeyEvent,
+  KeyChangeFeed,
+  KeyManagementErrorCode,
+  KeyManagerOptions,
+  KeyStore,
+  ProblemDetails,
+  RateLimitOptions,
+  RateLimitPolicy,
+  RejectedEvent,
+  Scope as ScopeName,
+  SignedKeyOptions,
+  StoredKey,
+} from '@orkesta/auth';
+export {
+  AuthError,
+  Authenticator,
+  ConfigurationError,
+  createAuthenticator,
+  createKeyManager,
+  createLocalChangeFeed,
+  createSigningKeys,
+  generateSigningKey,
+  IssuedKey,
+  isAuthError,
+  isScope,
+  KeyManagementError,
+  KeyManager,
+  MemoryKeyStore,
+  MemoryRateLimiter,
+  renderProblem,
+  SCOPES,
+  SigningKeys,
+  StoreClosedError,
+  scopeSatisfies,
+} from '@orkesta/auth';
 export { ApiKey, Public, RequireScope, Scope, Workspace } from './decorators.js';
 export { OrkestaAuthExceptionFilter } from './filter.js';
 export { OrkestaAuthException, OrkestaAuthGuard } from './guard.js';

@@ -3,6 +3,7 @@ import { Controller, Get, Inject, Module, Res } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import type { JSONWebKeySet, JwksResponse, JwksResponseOptions, SigningKeys } from '@orkesta/auth';
 import { ConfigurationError, jwksResponse } from '@orkesta/auth';
+import { rejectUnknownOptions } from '@orkesta/auth/adapter';
 import { Public } from './decorators.js';
 
 export interface OrkestaJwksModuleOptions extends JwksResponseOptions {
@@ -25,6 +26,7 @@ export class OrkestaJwksModule {
     if (options === null || typeof options !== 'object') {
       throw new ConfigurationError('OrkestaJwksModule.forRoot(options) needs { jwks }');
     }
+    rejectUnknownOptions(options, ['jwks', 'path', 'maxAgeSeconds']);
     const { jwks, path = '.well-known/jwks.json', ...responseOptions } = options;
     if (typeof path !== 'string' || path.length === 0) {
       throw new ConfigurationError('path must be a non-empty route path');

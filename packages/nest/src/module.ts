@@ -10,7 +10,12 @@ import type {
 import { Inject, Injectable, Module } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import type { AuthenticatorOptions } from '@orkesta/auth';
-import { Authenticator, authenticatorFromOptions, ConfigurationError } from '@orkesta/auth';
+import { Authenticator, ConfigurationError } from '@orkesta/auth';
+import {
+  AUTHENTICATOR_OPTIONS,
+  authenticatorFromOptions,
+  rejectUnknownOptions,
+} from '@orkesta/auth/adapter';
 import { OrkestaAuthExceptionFilter } from './filter.js';
 import { OrkestaAuthGuard } from './guard.js';
 import { KeyLookup, ORKESTA_AUTH_OPTIONS } from './tokens.js';
@@ -49,6 +54,8 @@ export interface OrkestaAuthModuleAsyncOptions
   readonly useExisting?: Type<OrkestaAuthOptionsFactory>;
 }
 
+const ASYNC_OPTIONS = ['imports', 'useFactory', 'inject', 'useClass', 'useExisting', 'globalGuard'];
+
 /**
  * API-key authentication for a Nest application: provides the `Authenticator`, the
  * `OrkestaAuthGuard` (global by default) and the filter that sends its refusals as the
@@ -60,6 +67,7 @@ export class OrkestaAuthModule {
     if (options === null || typeof options !== 'object') {
       throw new ConfigurationError('OrkestaAuthModule.forRoot(options) needs options');
     }
+    rejectUnknownOptions(options, [...AUTHENTICATOR_OPTIONS, 'authenticator', 'globalGuard']);
     const { globalGuard, ...authOptions } = options;
     return buildModule(globalGuard, [{ provide: ORKESTA_AUTH_OPTIONS, useValue: authOptions }], []);
   }
@@ -68,6 +76,7 @@ export class OrkestaAuthModule {
     if (options === null || typeof options !== 'object') {
       throw new ConfigurationError('OrkestaAuthModule.forRootAsync(options) needs options');
     }
+    rejectUnknownOptions(options, ASYNC_OPTIONS);
     const ways = [options.useFactory, options.useClass, options.useExisting].filter(
       (w) => w !== undefined,
     );
@@ -136,7 +145,7 @@ function buildModule(
           'OrkestaAuthModule needs a store: give options.store, or import a module that provides KeyLookup',
         );
       }
-      return new Authenticator({ ...options, store });
+      return authenticatorFromOptions({ ...options, store }, []);
     },
     inject: [ORKESTA_AUTH_OPTIONS, { token: KeyLookup, optional: true }],
   };
