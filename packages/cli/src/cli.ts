@@ -15,6 +15,7 @@ import {
   keyKind,
   keyNotFoundError,
   SCOPES,
+  StoreClosedError,
 } from '@orkesta/auth';
 import { describeError } from '@orkesta/auth-store-postgres';
 import {
@@ -195,7 +196,8 @@ async function storeCall<T>(call: () => Promise<T>): Promise<T> {
   try {
     return await call();
   } catch (error) {
-    if (error instanceof KeyManagementError) throw error;
+    // A closed store is reported as itself (exit 3, see `failure`).
+    if (error instanceof KeyManagementError || error instanceof StoreClosedError) throw error;
     throw new StoreFailure(`the key store failed: ${describeError(error)}`, { cause: error });
   }
 }
@@ -426,6 +428,7 @@ async function verify(context: Context): Promise<ExitCode> {
   }
   const { error } = result;
   if (error.code === 'auth_unavailable') {
+    if (failure instanceof StoreClosedError) throw failure;
     throw new StoreFailure(
       `the key store failed: ${failure === undefined ? error.message : describeError(failure)}`,
     );
@@ -481,6 +484,10 @@ function failure(
   spec: StoreSpec | undefined,
 ): { code: ExitCode; line: string } {
   const help = command === undefined ? PROGRAM : `${PROGRAM} ${command.path.join(' ')}`;
+  // A store used after its end is not a usage mistake: the store cannot be used, exit 3.
+  if (error instanceof StoreClosedError) {
+    return { code: EXIT_STORE, line: `the key store failed: ${oneLine(error.message, spec)}` };
+  }
   if (error instanceof UsageError || error instanceof ConfigurationError) {
     return { code: EXIT_USAGE, line: `${oneLine(error.message, spec)} (see ${help} --help)` };
   }

@@ -39,7 +39,7 @@ export const EXIT_CODES = [
   {
     code: 3,
     meaning:
-      'the store cannot be used (unreachable, not migrated, not a key store, failing), or the CLI is not built',
+      'the store cannot be used (unreachable, not migrated, not a key store, failing, closed), or the CLI is not built',
   },
 ] as const;
 

@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
-import type { KeyStore } from '@orkesta/auth';
+import { ConfigurationError, type KeyStore } from '@orkesta/auth';
+import { rejectUnknownOptions } from '@orkesta/auth/store';
 import { describeError, PostgresKeyStore, SchemaVersionError } from '@orkesta/auth-store-postgres';
 import {
   SCHEMA_VERSION as SQLITE_SCHEMA_VERSION,
@@ -53,6 +54,19 @@ export interface OpenKeyStoreOptions {
    * Default `false`: an unmigrated schema is a `StoreOpenError` with code `store_not_migrated`.
    */
   readonly migrate?: boolean;
+}
+
+const OPEN_OPTION_NAMES: readonly (keyof OpenKeyStoreOptions)[] = ['migrate'];
+
+/** Refuses options that are not `{ migrate? }`, a misspelt name among them. */
+function checkOpenOptions(options: OpenKeyStoreOptions): void {
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+    throw new ConfigurationError('openKeyStore options must be { migrate? }');
+  }
+  rejectUnknownOptions(options, OPEN_OPTION_NAMES);
+  if (options.migrate !== undefined && typeof options.migrate !== 'boolean') {
+    throw new ConfigurationError(`migrate must be true or false; got ${String(options.migrate)}`);
+  }
 }
 
 /** What `migrateKeyStore` did. */
@@ -116,12 +130,14 @@ function postgresStore(spec: Extract<StoreSpec, { kind: 'postgres' }>): Postgres
  * Opens the store `spec` names. SQLite: creates the file and its directory if missing and
  * migrates it (by design of the SQLite store). PostgreSQL: checks the schema (migrating it only
  * with `migrate: true`), so an unmigrated schema fails here, in one clear line, rather than at
- * the first request. Rejects with a `StoreOpenError`.
+ * the first request. Rejects with a `StoreOpenError`; options it does not know (a misspelt one
+ * too) with a `ConfigurationError`.
  */
 export async function openKeyStore(
   spec: StoreSpec,
   options: OpenKeyStoreOptions = {},
 ): Promise<OpenedKeyStore> {
+  checkOpenOptions(options);
   const label = storeLabel(spec);
   if (spec.kind === 'sqlite') {
     let store: SqliteKeyStore;

@@ -1,5 +1,6 @@
 import { isAbsolute, resolve } from 'node:path';
 import { ConfigurationError } from '@orkesta/auth';
+import { rejectUnknownOptions } from '@orkesta/auth/store';
 import { validateSchemaName } from '@orkesta/auth-store-postgres';
 
 /** The environment variable that names the key store when `--store` is not given. */
@@ -32,8 +33,22 @@ export interface StoreSpecOptions {
   readonly cwd?: string;
 }
 
+const SPEC_OPTION_NAMES: readonly (keyof StoreSpecOptions)[] = ['cwd'];
+
 const ACCEPTED =
   'accepted: sqlite:PATH (a file, relative to the directory you ran the command from) or postgres://USER@HOST:PORT/DATABASE[?schema=NAME] (postgresql:// too)';
+
+/** Refuses options that are not `{ cwd? }`, a misspelt name among them. */
+function checkSpecOptions(options: StoreSpecOptions | undefined): void {
+  if (options === undefined) return;
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+    throw new ConfigurationError('the store spec options must be { cwd? }');
+  }
+  rejectUnknownOptions(options, SPEC_OPTION_NAMES);
+  if (options.cwd !== undefined && (typeof options.cwd !== 'string' || options.cwd === '')) {
+    throw new ConfigurationError('cwd must be the path of a directory');
+  }
+}
 
 /** The directory relative SQLite paths resolve against. */
 function baseDirectory(options: StoreSpecOptions | undefined, env: NodeJS.ProcessEnv): string {
@@ -56,6 +71,7 @@ function parseWith(
   options: StoreSpecOptions | undefined,
   env: NodeJS.ProcessEnv,
 ): StoreSpec {
+  checkSpecOptions(options);
   if (typeof value !== 'string' || value.trim() === '') {
     throw new ConfigurationError(`the store is empty; ${ACCEPTED}`);
   }

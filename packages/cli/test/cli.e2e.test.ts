@@ -8,8 +8,10 @@ import {
   createSigningKeys,
   generateApiKey,
   generateSigningKey,
+  type KeyStore,
   parseApiKey,
 } from '@orkesta/auth';
+import { PostgresKeyStore } from '@orkesta/auth-store-postgres';
 import { describe, expect, it, vi } from 'vitest';
 import { openKeyStore, resolveStoreSpec } from '../src/index.js';
 import { newSchema, postgresAvailable, postgresSpec, tempDir } from './helpers.js';
@@ -50,6 +52,29 @@ const BACKENDS: readonly Backend[] = [
     },
   },
 ];
+
+/**
+ * Resolves once `store`'s change feed hears other processes: for PostgreSQL, once its LISTEN is
+ * in place (at once if it already was, else at the reset that follows it); a SQLite handle
+ * polls from its first subscriber on.
+ */
+function feedListening(store: KeyStore): Promise<void> {
+  if (!(store instanceof PostgresKeyStore)) return Promise.resolve();
+  const { changes } = store;
+  return new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('no LISTEN within 5 s')), 5_000);
+    const done = () => {
+      clearTimeout(timer);
+      stop();
+      resolve();
+    };
+    const stop = changes.subscribe(
+      () => {},
+      () => done(),
+    );
+    if (changes.listening) done();
+  });
+}
 
 interface CreatedJson {
   id: string;
@@ -468,8 +493,8 @@ describe.each(BACKENDS)('orkesta-auth on $name', (backend) => {
     const request = { authorization: `Bearer ${created.key}`, secure: true };
     try {
       expect(codeOf(await auth.authenticate(request))).toBe('ok');
-      // Give a PostgreSQL listener its LISTEN, as a server running for a while has.
-      await new Promise((resolve) => setTimeout(resolve, 200));
+      // The server's feed is up, as a server running for a while has it.
+      await feedListening(opened.store);
       // Created with the CLI while the server runs: accepted at once.
       const fresh = create(store);
       expect(

@@ -1,6 +1,6 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createKeyManager } from '@orkesta/auth';
+import { ConfigurationError, createKeyManager } from '@orkesta/auth';
 import { SCHEMA_VERSION as PG_VERSION } from '@orkesta/auth-store-postgres';
 import { SCHEMA_VERSION as SQLITE_VERSION } from '@orkesta/auth-store-sqlite';
 import { describe, expect, it } from 'vitest';
@@ -70,6 +70,23 @@ describe('openKeyStore: SQLite', () => {
       version: SQLITE_VERSION,
     });
     expect((await migrateKeyStore(spec)).applied).toEqual([]);
+  });
+});
+
+describe('openKeyStore: options', () => {
+  it('refuses a misspelt option with a ConfigurationError naming it, before opening anything', async () => {
+    const filename = join(tempDir(), 'keys.db');
+    const error = await openKeyStore({ kind: 'sqlite', filename }, { migrat: true } as never).then(
+      () => undefined,
+      (rejected: unknown) => rejected,
+    );
+    expect(error).toBeInstanceOf(ConfigurationError);
+    expect(error).toMatchObject({
+      code: 'ERR_ORKESTA_AUTH_CONFIG',
+      option: 'migrat',
+      suggestion: 'migrate',
+    });
+    expect(existsSync(filename)).toBe(false);
   });
 });
 

@@ -72,6 +72,18 @@ describe('parseStoreSpec', () => {
     expect(error.message).not.toContain('\n');
   });
 
+  it('refuses a misspelt option, naming it and the option it likely meant', () => {
+    for (const parse of [
+      () => parseStoreSpec('sqlite:keys.db', { cdw: '/x' } as never),
+      () => resolveStoreSpec(undefined, {}, { CWD: '/x' } as never),
+    ]) {
+      const error = thrown(parse) as ConfigurationError;
+      expect(error).toBeInstanceOf(ConfigurationError);
+      expect(error).toMatchObject({ code: 'ERR_ORKESTA_AUTH_CONFIG', suggestion: 'cwd' });
+      expect(['cdw', 'CWD']).toContain(error.option);
+    }
+  });
+
   it('never repeats the password of a URL that does not parse', () => {
     const error = thrown(() => parseStoreSpec('postgres://u:Sup3r-s3cret@[bad/db'));
     expect(error).toBeInstanceOf(ConfigurationError);

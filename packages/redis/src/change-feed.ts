@@ -1,10 +1,13 @@
 import { randomUUID } from 'node:crypto';
+import { ConfigurationError } from '@orkesta/auth';
 import {
-  ConfigurationError,
   decodeKeyChangeMessage,
   encodeKeyChangeMessage,
+  FeedSubscribers,
   type KeyChangeFeed,
-} from '@orkesta/auth';
+  rejectUnknownOptions,
+  StoreClosedError,
+} from '@orkesta/auth/store';
 import type { Redis } from 'ioredis';
 
 export const DEFAULT_CHANGE_CHANNEL = 'orkesta-auth:key-changes';
@@ -19,19 +22,24 @@ export interface RedisChangeFeedOptions {
   /** Every instance that shares keys must use the same channel. Default `orkesta-auth:key-changes`. */
   readonly channel?: string;
   /**
-   * Told when the subscription connection fails or a message cannot be read. Publishing
-   * failures reject `publish` instead (the key manager reports those).
+   * Told when the subscription connection fails (`'subscribe'`), or a message cannot be read or
+   * a listener threw (`'message'`; the other listeners are told all the same). Publishing
+   * failures reject `publish` instead (the key manager reports those). Default: none, but a
+   * listener that throws is a process warning, never silent.
    */
   readonly onError?: (error: unknown, context: { operation: 'subscribe' | 'message' }) => void;
 }
 
-/** A change feed over Redis pub/sub. `close()` ends the subscription connection. */
+/**
+ * A change feed over Redis pub/sub. `close()` ends the subscription connection; after it,
+ * `publish` rejects and `subscribe` throws with `StoreClosedError`.
+ */
 export interface RedisChangeFeed extends KeyChangeFeed {
   readonly channel: string;
   close(): Promise<void>;
 }
 
-type Listener = (keyIds: readonly string[]) => void;
+const OPTION_NAMES: readonly (keyof RedisChangeFeedOptions)[] = ['redis', 'channel', 'onError'];
 
 /**
  * Tells every instance which keys changed, over Redis pub/sub. Listeners in this process hear a
@@ -44,6 +52,7 @@ export function createRedisChangeFeed(options: RedisChangeFeedOptions): RedisCha
   if (options === null || typeof options !== 'object') {
     throw new ConfigurationError('options are required: createRedisChangeFeed({ redis })');
   }
+  rejectUnknownOptions(options, OPTION_NAMES);
   const { redis } = options;
   if (
     redis === null ||
@@ -71,14 +80,13 @@ export function createRedisChangeFeed(options: RedisChangeFeedOptions): RedisCha
 
   // Tells this instance's own messages apart from other instances' when they come back.
   const origin = randomUUID();
-  const listeners = new Set<Listener>();
-  const resets = new Set<() => void>();
+  // Without onError, a listener that throws is a process warning: never silent.
+  const subscribers = new FeedSubscribers(
+    onError === undefined ? undefined : (error) => report(error, 'message'),
+  );
+  const what = `the Redis change feed on ${channel}`;
   let subscriber: Redis | undefined;
   let closed = false;
-
-  const deliver = (keyIds: readonly string[]) => {
-    for (const listener of listeners) listener(keyIds);
-  };
 
   function start(): void {
     const connection = redis.duplicate();
@@ -88,9 +96,7 @@ export function createRedisChangeFeed(options: RedisChangeFeedOptions): RedisCha
     // anything published before the first subscription; the first time costs nothing.
     connection.on('ready', () => {
       connection.subscribe(channel).then(
-        () => {
-          for (const reset of resets) reset();
-        },
+        () => subscribers.reset(),
         (error: unknown) => {
           if (subscriber === connection) report(error, 'subscribe');
         },
@@ -104,7 +110,7 @@ export function createRedisChangeFeed(options: RedisChangeFeedOptions): RedisCha
         report(new Error(`ignored a malformed message on ${channel}`), 'message');
         return;
       }
-      if (message.o !== origin) deliver(message.ids);
+      if (message.o !== origin) subscribers.deliver(message.ids);
     });
     // Connects a client made with `lazyConnect`; otherwise queued until ready (and harmless).
     connection.subscribe(channel).catch((error: unknown) => {
@@ -126,25 +132,27 @@ export function createRedisChangeFeed(options: RedisChangeFeedOptions): RedisCha
   return {
     channel,
     async publish(keyIds) {
+      if (closed) throw new StoreClosedError(what);
       if (keyIds.length === 0) return;
-      deliver(keyIds);
+      // Never throws: a listener that does is reported, and the message goes out all the same.
+      subscribers.deliver(keyIds);
       await redis.publish(channel, encodeKeyChangeMessage(origin, keyIds));
     },
     subscribe(listener, onReset) {
-      if (closed) throw new ConfigurationError('this change feed is closed');
-      listeners.add(listener);
-      if (onReset !== undefined) resets.add(onReset);
+      if (closed) throw new StoreClosedError(what);
+      const remove = subscribers.add(listener, onReset);
       if (subscriber === undefined) start();
+      let subscribed = true;
       return () => {
-        listeners.delete(listener);
-        if (onReset !== undefined) resets.delete(onReset);
-        if (listeners.size === 0) void stop();
+        if (!subscribed) return;
+        subscribed = false;
+        remove();
+        if (subscribers.size === 0) void stop();
       };
     },
     async close() {
       closed = true;
-      listeners.clear();
-      resets.clear();
+      subscribers.clear();
       await stop();
     },
   };

@@ -1,10 +1,10 @@
+import { ConfigurationError, MemoryRateLimiter } from '@orkesta/auth';
 import {
-  ConfigurationError,
-  MemoryRateLimiter,
   type RateLimitDecision,
   type RateLimiter,
   type RateLimitRule,
-} from '@orkesta/auth';
+  rejectUnknownOptions,
+} from '@orkesta/auth/store';
 import type { Redis } from 'ioredis';
 
 /**
@@ -53,6 +53,14 @@ export interface RedisRateLimiterOptions {
   readonly onFallback?: (error: unknown) => void;
 }
 
+const OPTION_NAMES: readonly (keyof RedisRateLimiterOptions)[] = [
+  'redis',
+  'prefix',
+  'timeoutMs',
+  'onRedisFailure',
+  'onFallback',
+];
+
 type ScriptReply = [number, number, string, string];
 
 interface RedisWithGcra extends Redis {
@@ -83,6 +91,7 @@ export class RedisRateLimiter implements RateLimiter {
     if (options === null || typeof options !== 'object') {
       throw new ConfigurationError('options are required: new RedisRateLimiter({ redis })');
     }
+    rejectUnknownOptions(options, OPTION_NAMES);
     const { redis } = options;
     if (redis === null || typeof redis !== 'object' || typeof redis.defineCommand !== 'function') {
       throw new ConfigurationError('redis must be an ioredis client: new Redis(url)');

@@ -7,9 +7,10 @@ import {
   createAuthenticator,
   createKeyManager,
   MemoryKeyStore,
+  StoreClosedError,
 } from '@orkesta/auth';
 import { Redis } from 'ioredis';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { REDIS_URL, serviceAvailable } from '../../../test/services.js';
 import {
   createRedisChangeFeed,
@@ -21,6 +22,7 @@ const available = await serviceAvailable('redis');
 
 const opened: { close(): unknown }[] = [];
 afterEach(async () => {
+  vi.restoreAllMocks();
   for (const thing of opened.splice(0).reverse()) await thing.close();
 });
 
@@ -83,7 +85,72 @@ function subscribed(
   );
 }
 
+/**
+ * Subscribes to `target` and resolves, once Redis confirmed the subscription, to what it heard
+ * so far and `next(n)`: resolves once `n` changes have arrived in all. On a feed already
+ * subscribed (`alreadySubscribed`), no confirmation comes, and none is awaited.
+ */
+async function recorder(target: RedisChangeFeed, alreadySubscribed = false) {
+  const heard: (readonly string[])[] = [];
+  const waiters: { count: number; resolve: () => void }[] = [];
+  const settle = () => {
+    for (const waiter of [...waiters]) {
+      if (heard.length >= waiter.count) {
+        waiters.splice(waiters.indexOf(waiter), 1);
+        waiter.resolve();
+      }
+    }
+  };
+  const listener = (ids: readonly string[]) => {
+    heard.push(ids);
+    settle();
+  };
+  if (alreadySubscribed) target.subscribe(listener);
+  else await subscribed(target, listener);
+  return {
+    heard,
+    next: (count: number) =>
+      next<void>(
+        (resolve) => {
+          waiters.push({ count, resolve });
+          settle();
+        },
+        2_000,
+        `change number ${count}`,
+      ),
+  };
+}
+
+/** The fields a caller switches on, of the ConfigurationError `run` throws. */
+function refusal(run: () => unknown): Record<string, unknown> {
+  try {
+    run();
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigurationError);
+    const { code, option, suggestion } = error as ConfigurationError;
+    return { code, option, suggestion };
+  }
+  throw new Error('expected a ConfigurationError');
+}
+
 describe('createRedisChangeFeed: options', () => {
+  it.each<[string, string]>([
+    ['chanel', 'channel'],
+    ['onerror', 'onError'],
+    ['redsi', 'redis'],
+  ])('a misspelt option (%s) names itself and the option it likely meant', (option, suggestion) => {
+    const redis = new Redis({ lazyConnect: true });
+    try {
+      expect(refusal(() => createRedisChangeFeed({ redis, [option]: 'x' } as never))).toEqual({
+        code: 'ERR_ORKESTA_AUTH_CONFIG',
+        option,
+        suggestion,
+      });
+    } finally {
+      redis.disconnect();
+    }
+  });
+
   it('refuses what is not an ioredis client, an empty channel, a bad onError', () => {
     const codeOfThrow = (fn: () => unknown) => {
       try {
@@ -125,18 +192,86 @@ describe.skipIf(!available)('createRedisChangeFeed over the real Redis', () => {
     expect(heardByA).toEqual([['AAAAAAAAAAAA', 'BBBBBBBBBBBB']]); // at once, before Redis
     await arrived;
     expect(heardByB).toEqual([['AAAAAAAAAAAA', 'BBBBBBBBBBBB']]);
-    // A's own message comes back from Redis; it must not be delivered a second time.
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    expect(heardByA).toHaveLength(1);
+    // A's own message comes back from Redis; it must not be delivered a second time. Redis
+    // sends a subscriber its messages in order, so the echo comes before a later one from B.
+    const fromB = next<void>(
+      (resolve) => {
+        a.subscribe((ids) => {
+          if (ids[0] === 'CCCCCCCCCCCC') resolve();
+        });
+      },
+      1_000,
+      'the change from B',
+    );
+    await b.publish(['CCCCCCCCCCCC']);
+    await fromB;
+    expect(heardByA).toEqual([['AAAAAAAAAAAA', 'BBBBBBBBBBBB'], ['CCCCCCCCCCCC']]);
   });
 
   it('other channels do not hear it', async () => {
-    const [a, other] = [feed(uniqueChannel()), feed(uniqueChannel())];
-    const heard: (readonly string[])[] = [];
-    await subscribed(other, (ids) => heard.push(ids));
+    const otherChannel = uniqueChannel();
+    const [a, other, neighbour] = [feed(uniqueChannel()), feed(otherChannel), feed(otherChannel)];
+    const heard = await recorder(other);
     await a.publish(['AAAAAAAAAAAA']);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    expect(heard).toEqual([]);
+    // Redis sends a connection its messages in order: one published on A's channel before
+    // this one on the other channel would have arrived first.
+    await neighbour.publish(['ZZZZZZZZZZZZ']);
+    await heard.next(1);
+    expect(heard.heard).toEqual([['ZZZZZZZZZZZZ']]);
+  });
+
+  it("a throwing listener goes to onError as 'message'; the others, and another instance, still hear the change", async () => {
+    const channel = uniqueChannel();
+    const reports: [unknown, string][] = [];
+    const onError = (error: unknown, context: { operation: string }) =>
+      reports.push([error, context.operation]);
+    const [a, b] = [feed(channel, connection(), onError), feed(channel, connection(), onError)];
+    const boom = new Error('listener failed');
+    for (const target of [a, b]) {
+      await subscribed(target, () => {
+        throw boom;
+      });
+    }
+    // Subscribed after the throwing listener, so told after it.
+    const heardByA = await recorder(a, true);
+    const heardByB = await recorder(b, true);
+    await a.publish(['AAAAAAAAAAAA']); // resolves: the throw stopped neither the others nor Redis
+    expect(heardByA.heard).toEqual([['AAAAAAAAAAAA']]);
+    await heardByB.next(1);
+    expect(heardByB.heard).toEqual([['AAAAAAAAAAAA']]);
+    expect(reports).toEqual([
+      [boom, 'message'],
+      [boom, 'message'],
+    ]);
+  });
+
+  it('a throwing listener without onError is a process warning, and the message is still published', async () => {
+    const warned = vi.spyOn(process, 'emitWarning').mockImplementation(() => {});
+    const channel = uniqueChannel();
+    const [a, b] = [feed(channel), feed(channel)];
+    const boom = new Error('listener failed');
+    a.subscribe(() => {
+      throw boom;
+    });
+    const heardByB = await recorder(b);
+    await a.publish(['AAAAAAAAAAAA']);
+    await heardByB.next(1);
+    expect(heardByB.heard).toEqual([['AAAAAAAAAAAA']]);
+    expect(warned).toHaveBeenCalledWith(boom, 'OrkestaAuthWarning');
+  });
+
+  it('publish after close rejects with ERR_ORKESTA_AUTH_STORE_CLOSED and sends nothing', async () => {
+    const channel = uniqueChannel();
+    const [closing, listener, neighbour] = [feed(channel), feed(channel), feed(channel)];
+    const heard = await recorder(listener);
+    await closing.close();
+    await expect(closing.publish(['AAAAAAAAAAAA'])).rejects.toMatchObject({
+      code: 'ERR_ORKESTA_AUTH_STORE_CLOSED',
+    });
+    // In order: had the closed feed published, its message would arrive before this one.
+    await neighbour.publish(['ZZZZZZZZZZZZ']);
+    await heard.next(1);
+    expect(heard.heard).toEqual([['ZZZZZZZZZZZZ']]);
   });
 
   it('two authenticators: a key revoked through one is refused by the other within 1 second', async () => {
@@ -174,15 +309,14 @@ describe.skipIf(!available)('createRedisChangeFeed over the real Redis', () => {
     const publisher = feed(channel);
     const subscriber = feed(channel, connection(name));
     const heard: (readonly string[])[] = [];
-    let resets = 0;
+    // Each reset resolves the wait of the moment.
+    let resetHeard: () => void = () => {};
     const firstReset = next<void>(
       (resolve) => {
+        resetHeard = resolve;
         subscriber.subscribe(
           (ids) => heard.push(ids),
-          () => {
-            resets++;
-            resolve();
-          },
+          () => resetHeard(),
         );
       },
       2_000,
@@ -199,13 +333,7 @@ describe.skipIf(!available)('createRedisChangeFeed over the real Redis', () => {
     expect(id).toBeDefined();
     const reset = next<void>(
       (resolve) => {
-        const before = resets;
-        const timer = setInterval(() => {
-          if (resets > before) {
-            clearInterval(timer);
-            resolve();
-          }
-        }, 10);
+        resetHeard = resolve;
       },
       5_000,
       'the reset after reconnecting',
@@ -228,18 +356,17 @@ describe.skipIf(!available)('createRedisChangeFeed over the real Redis', () => {
   it('a malformed message is reported and ignored, not thrown', async () => {
     const channel = uniqueChannel();
     const errors: string[] = [];
-    const target = feed(channel, connection(), (_error, context) => errors.push(context.operation));
+    let reportedAll: () => void = () => {};
+    const target = feed(channel, connection(), (_error, context) => {
+      errors.push(context.operation);
+      if (errors.length === 3) reportedAll();
+    });
     const heard: (readonly string[])[] = [];
     await subscribed(target, (ids) => heard.push(ids));
     const raw = connection();
     const reported = next<void>(
       (resolve) => {
-        const timer = setInterval(() => {
-          if (errors.length === 3) {
-            clearInterval(timer);
-            resolve();
-          }
-        }, 10);
+        reportedAll = resolve;
       },
       1_000,
       'the reports',
@@ -300,7 +427,10 @@ describe.skipIf(!available)('createRedisChangeFeed over the real Redis', () => {
       'the connection closing',
     );
     await target.close();
-    expect(() => target.subscribe(() => {})).toThrow(ConfigurationError);
+    expect(() => target.subscribe(() => {})).toThrow(StoreClosedError);
+    expect(() => target.subscribe(() => {})).toThrow(
+      expect.objectContaining({ code: 'ERR_ORKESTA_AUTH_STORE_CLOSED' }),
+    );
   });
 });
 

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { type AddressInfo, connect, createServer } from 'node:net';
-import { ConfigurationError, rateLimitRule } from '@orkesta/auth';
+import { ConfigurationError } from '@orkesta/auth';
+import { rateLimitRule } from '@orkesta/auth/store';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { REDIS_URL, serviceAvailable } from '../../../test/services.js';
@@ -41,6 +42,26 @@ describe('RedisRateLimiter: options', () => {
     const given = options === undefined || 'redis' in options ? options : { redis, ...options };
     expect(() => new RedisRateLimiter(given as never)).toThrow(ConfigurationError);
     redis.disconnect();
+  });
+});
+
+describe('RedisRateLimiter: misspelt options', () => {
+  it.each<[string, string]>([
+    ['timeout', 'timeoutMs'],
+    ['prefx', 'prefix'],
+    ['onFallBack', 'onFallback'],
+    ['onRedisFailures', 'onRedisFailure'],
+  ])('%s names itself and the option it likely meant', (option, suggestion) => {
+    const redis = new Redis({ lazyConnect: true });
+    try {
+      new RedisRateLimiter({ redis, [option]: 1 } as never);
+      expect.unreachable('a misspelt option was accepted');
+    } catch (error) {
+      expect(error).toBeInstanceOf(ConfigurationError);
+      expect(error).toMatchObject({ code: 'ERR_ORKESTA_AUTH_CONFIG', option, suggestion });
+    } finally {
+      redis.disconnect();
+    }
   });
 });
 

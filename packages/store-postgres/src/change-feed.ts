@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import {
-  ConfigurationError,
   decodeKeyChangeMessage,
   encodeKeyChangeMessage,
+  FeedSubscribers,
   type KeyChangeFeed,
-} from '@orkesta/auth';
+  StoreClosedError,
+} from '@orkesta/auth/store';
 import pg from 'pg';
 import { quoteIdentifier } from './identifiers.js';
 
@@ -27,11 +28,6 @@ export const MAX_PAYLOAD_BYTES = 7999;
 
 type Listener = (keyIds: readonly string[]) => void;
 
-interface Subscription {
-  readonly listener: Listener;
-  readonly onReset: (() => void) | undefined;
-}
-
 export interface ChangeFeedSettings {
   readonly pool: pg.Pool;
   readonly channel: string;
@@ -46,7 +42,14 @@ export interface ChangeFeedSettings {
    * times out does, and the feed reconnects.
    */
   readonly heartbeatMs: number;
+  /** What a closed feed's errors name. */
+  readonly what: string;
   readonly report: (error: unknown, operation: PostgresErrorOperation) => void;
+  /**
+   * Told of a subscriber that threw (the store's `onError`, as `'notification'`); undefined
+   * for the process warning `FeedSubscribers` gives, so that it is never silent.
+   */
+  readonly reportListener: ((error: unknown) => void) | undefined;
 }
 
 /**
@@ -55,14 +58,15 @@ export interface ChangeFeedSettings {
  * reaches PostgreSQL's 8000-byte limit. One dedicated connection (not a pool client) LISTENs,
  * from the first subscriber to the last; it reconnects with capped exponential backoff, and each
  * time its LISTEN is in place it calls every subscriber's `onReset`: what was sent while it was
- * not listening is lost.
+ * not listening is lost. A subscriber that throws is reported and the others are told all the
+ * same; after `close()`, `publish` rejects and `subscribe` throws with `StoreClosedError`.
  */
 export class PostgresChangeFeed implements KeyChangeFeed {
   readonly channel: string;
   /** Tells this handle's own notifications apart from other handles' when they come back. */
   readonly origin = randomUUID();
   readonly #settings: ChangeFeedSettings;
-  readonly #subscriptions = new Set<Subscription>();
+  readonly #subscribers: FeedSubscribers;
   #client: pg.Client | undefined;
   #retry: NodeJS.Timeout | undefined;
   #heartbeat: NodeJS.Timeout | undefined;
@@ -73,12 +77,13 @@ export class PostgresChangeFeed implements KeyChangeFeed {
   constructor(settings: ChangeFeedSettings) {
     this.#settings = settings;
     this.channel = settings.channel;
+    this.#subscribers = new FeedSubscribers(settings.reportListener);
   }
 
   async publish(keyIds: readonly string[]): Promise<void> {
-    if (this.#closed) throw new ConfigurationError('this change feed is closed');
+    if (this.#closed) throw new StoreClosedError(this.#settings.what);
     if (keyIds.length === 0) return;
-    this.#deliver(keyIds);
+    this.#subscribers.deliver(keyIds);
     const payloads = this.#payloads(keyIds);
     // One statement, one transaction: every chunk is sent, in order, or none.
     await this.#settings.pool.query({
@@ -88,14 +93,15 @@ export class PostgresChangeFeed implements KeyChangeFeed {
   }
 
   subscribe(listener: Listener, onReset?: () => void): () => void {
-    if (this.#closed) throw new ConfigurationError('this change feed is closed');
-    if (typeof listener !== 'function') throw new ConfigurationError('listener must be a function');
-    const subscription: Subscription = { listener, onReset };
-    this.#subscriptions.add(subscription);
+    if (this.#closed) throw new StoreClosedError(this.#settings.what);
+    const remove = this.#subscribers.add(listener, onReset);
     if (this.#client === undefined && this.#retry === undefined) this.#connect();
+    let subscribed = true;
     return () => {
-      if (!this.#subscriptions.delete(subscription)) return;
-      if (this.#subscriptions.size === 0) void this.#stop();
+      if (!subscribed) return;
+      subscribed = false;
+      remove();
+      if (this.#subscribers.size === 0) void this.#stop();
     };
   }
 
@@ -104,10 +110,10 @@ export class PostgresChangeFeed implements KeyChangeFeed {
     return this.#listening;
   }
 
-  /** Ends the listening connection for good; later calls to `subscribe` and `publish` throw. */
+  /** Ends the listening connection for good; later, `publish` rejects and `subscribe` throws. */
   async close(): Promise<void> {
     this.#closed = true;
-    this.#subscriptions.clear();
+    this.#subscribers.clear();
     await this.#stop();
   }
 
@@ -138,28 +144,8 @@ export class PostgresChangeFeed implements KeyChangeFeed {
     return payloads;
   }
 
-  #deliver(keyIds: readonly string[]): void {
-    for (const { listener } of [...this.#subscriptions]) {
-      try {
-        listener(keyIds);
-      } catch (error) {
-        this.#settings.report(error, 'notification');
-      }
-    }
-  }
-
-  #reset(): void {
-    for (const { onReset } of [...this.#subscriptions]) {
-      try {
-        onReset?.();
-      } catch (error) {
-        this.#settings.report(error, 'notification');
-      }
-    }
-  }
-
   #wanted(): boolean {
-    return !this.#closed && this.#subscriptions.size > 0;
+    return !this.#closed && this.#subscribers.size > 0;
   }
 
   #connect(): void {
@@ -212,7 +198,7 @@ export class PostgresChangeFeed implements KeyChangeFeed {
               .catch(fail);
           }, this.#settings.heartbeatMs);
           this.#heartbeat.unref();
-          this.#reset();
+          this.#subscribers.reset();
         },
         (error: unknown) => fail(error),
       );
@@ -249,6 +235,6 @@ export class PostgresChangeFeed implements KeyChangeFeed {
       );
       return;
     }
-    if (message.o !== this.origin && message.ids.length > 0) this.#deliver(message.ids);
+    if (message.o !== this.origin && message.ids.length > 0) this.#subscribers.deliver(message.ids);
   }
 }

@@ -1,4 +1,5 @@
 import { ConfigurationError } from '@orkesta/auth';
+import { MAX_TIMER_MS, positiveInteger, rejectUnknownOptions } from '@orkesta/auth/store';
 import pg from 'pg';
 import { SchemaVersionError } from './errors.js';
 import { quoteIdentifier, validateSchemaName } from './identifiers.js';
@@ -56,6 +57,13 @@ export interface MigrateOptions {
   readonly connectTimeoutMs?: number | undefined;
 }
 
+const MIGRATE_OPTION_NAMES: readonly (keyof MigrateOptions)[] = [
+  'pool',
+  'connectionString',
+  'schema',
+  'connectTimeoutMs',
+];
+
 export interface MigrationResult {
   readonly schema: string;
   /** The versions this run applied, in order; empty when the schema was up to date. */
@@ -91,11 +99,14 @@ export async function migrate(options: MigrateOptions): Promise<MigrationResult>
   if (options === null || typeof options !== 'object') {
     throw new ConfigurationError('migrate needs options: { pool } or { connectionString }');
   }
+  rejectUnknownOptions(options, MIGRATE_OPTION_NAMES);
   const schema = validateSchemaName(options.schema);
-  const connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
-  if (!Number.isSafeInteger(connectTimeoutMs) || connectTimeoutMs <= 0) {
-    throw new ConfigurationError('connectTimeoutMs must be a positive integer');
-  }
+  const connectTimeoutMs = positiveInteger(
+    options.connectTimeoutMs,
+    'connectTimeoutMs',
+    10_000,
+    MAX_TIMER_MS,
+  );
   const { pool, connectionString } = options;
   if ((pool === undefined) === (connectionString === undefined)) {
     throw new ConfigurationError('migrate needs exactly one of pool and connectionString');

@@ -1,20 +1,23 @@
-import type {
-  ApiKeyRecord,
-  KeyChanges,
-  KeyEnvironment,
-  KeyPage,
-  KeyStatus,
-  KeyStore,
-  ListKeysQuery,
-  RateLimitPolicy,
-  Scope,
-} from '@orkesta/auth';
+import { ConfigurationError } from '@orkesta/auth';
 import {
-  ConfigurationError,
-  decodeListCursor,
-  encodeListCursor,
+  type ApiKeyRecord,
+  checkListQuery,
+  KEY_COLUMNS,
+  type KeyChanges,
   KeyManagementError,
-} from '@orkesta/auth';
+  type KeyPage,
+  type KeyRow,
+  type KeyStore,
+  type ListKeysQuery,
+  listKeysSql,
+  MAX_TIMER_MS,
+  pageOf,
+  positiveInteger,
+  rateLimitJson,
+  recordFromRow,
+  rejectUnknownOptions,
+  StoreClosedError,
+} from '@orkesta/auth/store';
 import pg from 'pg';
 import {
   PostgresChangeFeed,
@@ -78,7 +81,7 @@ export interface PostgresKeyStoreOptions {
   readonly onError?: PostgresErrorHandler | undefined;
 }
 
-const OPTION_NAMES: ReadonlySet<string> = new Set<keyof PostgresKeyStoreOptions>([
+const OPTION_NAMES: readonly (keyof PostgresKeyStoreOptions)[] = [
   'pool',
   'connectionString',
   'schema',
@@ -91,81 +94,23 @@ const OPTION_NAMES: ReadonlySet<string> = new Set<keyof PostgresKeyStoreOptions>
   'migrate',
   'applicationName',
   'onError',
-]);
+];
 
-const MAX_TIMER_MS = 2 ** 31 - 1;
+const RECONNECT_DELAY_NAMES: readonly (keyof ReconnectDelay)[] = ['min', 'max'];
+
 /** How much longer than `statement_timeout` the client waits before giving a query up. */
 const CLIENT_TIMEOUT_MARGIN_MS = 1_000;
 
-const COLUMNS =
-  'id, workspace_id, name, scope, environment, hash, created_at, expires_at, revoked_at, last_used_at, rotated_from_id, rate_limit';
-
-interface KeyRow {
-  id: string;
-  workspace_id: string;
-  name: string;
-  scope: Scope;
-  environment: KeyEnvironment;
-  hash: string;
-  created_at: Date;
-  expires_at: Date | null;
-  revoked_at: Date | null;
-  last_used_at: Date | null;
-  rotated_from_id: string | null;
-  rate_limit: RateLimitPolicy | null;
-}
-
-function toRecord(row: KeyRow): ApiKeyRecord {
-  return {
-    id: row.id,
-    workspaceId: row.workspace_id,
-    name: row.name,
-    scope: row.scope,
-    environment: row.environment,
-    hash: row.hash,
-    createdAt: row.created_at,
-    expiresAt: row.expires_at,
-    revokedAt: row.revoked_at,
-    lastUsedAt: row.last_used_at,
-    rotatedFromId: row.rotated_from_id,
-    // No rate of its own: the field is left out, as records without one are written.
-    ...(row.rate_limit === null ? {} : { rateLimit: row.rate_limit }),
-  };
-}
-
-/** A key's own rate as stored: its fields only, or null for none. */
-function rateLimitValue(policy: RateLimitPolicy | null | undefined): string | null {
-  if (policy === null || policy === undefined) return null;
-  const { limit, windowSeconds, burst } = policy;
-  return JSON.stringify(
-    burst === undefined ? { limit, windowSeconds } : { limit, windowSeconds, burst },
-  );
-}
-
-function positiveInteger(value: unknown, name: string, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (
-    typeof value !== 'number' ||
-    !Number.isSafeInteger(value) ||
-    value <= 0 ||
-    value > MAX_TIMER_MS
-  ) {
-    throw new ConfigurationError(
-      `${name} must be a positive integer no greater than ${MAX_TIMER_MS}; got ${String(value)}`,
-    );
-  }
-  return value;
-}
-
 function reconnectDelay(value: unknown): ReconnectDelay {
   if (value === undefined) return { min: 100, max: 5_000 };
-  if (value === null || typeof value !== 'object') {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     throw new ConfigurationError('reconnectDelayMs must be { min, max } in milliseconds');
   }
+  rejectUnknownOptions(value, RECONNECT_DELAY_NAMES, 'reconnectDelayMs');
   const { min, max } = value as Partial<ReconnectDelay>;
   const checked = {
-    min: positiveInteger(min, 'reconnectDelayMs.min', 100),
-    max: positiveInteger(max, 'reconnectDelayMs.max', 5_000),
+    min: positiveInteger(min, 'reconnectDelayMs.min', 100, MAX_TIMER_MS),
+    max: positiveInteger(max, 'reconnectDelayMs.max', 5_000, MAX_TIMER_MS),
   };
   if (checked.min > checked.max) {
     throw new ConfigurationError(
@@ -208,6 +153,8 @@ export class PostgresKeyStore implements KeyStore {
   readonly #table: string;
   readonly #migrateOnUse: boolean;
   readonly #onError: PostgresErrorHandler | undefined;
+  /** What a closed store's errors name: `the PostgresKeyStore on schema "orkesta_auth"`. */
+  readonly #what: string;
   #verified = false;
   #checking: Promise<void> | undefined;
   #closed = false;
@@ -218,12 +165,7 @@ export class PostgresKeyStore implements KeyStore {
         'options are required: new PostgresKeyStore({ connectionString }) or ({ pool })',
       );
     }
-    const unknown = Object.keys(options).filter((name) => !OPTION_NAMES.has(name));
-    if (unknown.length > 0) {
-      throw new ConfigurationError(
-        `unknown option${unknown.length === 1 ? '' : 's'} ${unknown.join(', ')}; the options are ${[...OPTION_NAMES].join(', ')}`,
-      );
-    }
+    rejectUnknownOptions(options, OPTION_NAMES);
     const { pool, connectionString } = options;
     if ((pool === undefined) === (connectionString === undefined)) {
       throw new ConfigurationError(
@@ -231,14 +173,20 @@ export class PostgresKeyStore implements KeyStore {
       );
     }
     this.schema = validateSchemaName(options.schema);
+    this.#what = `the PostgresKeyStore on schema "${this.schema}"`;
     this.#table = `${quoteIdentifier(this.schema)}.api_keys`;
     const channel =
       options.channel === undefined
         ? defaultChannel(this.schema)
         : validateChannel(options.channel);
-    const connectTimeoutMs = positiveInteger(options.connectTimeoutMs, 'connectTimeoutMs', 5_000);
+    const connectTimeoutMs = positiveInteger(
+      options.connectTimeoutMs,
+      'connectTimeoutMs',
+      5_000,
+      MAX_TIMER_MS,
+    );
     const delay = reconnectDelay(options.reconnectDelayMs);
-    const heartbeatMs = positiveInteger(options.heartbeatMs, 'heartbeatMs', 15_000);
+    const heartbeatMs = positiveInteger(options.heartbeatMs, 'heartbeatMs', 15_000, MAX_TIMER_MS);
     if (options.migrate !== undefined && typeof options.migrate !== 'boolean') {
       throw new ConfigurationError(`migrate must be true or false; got ${String(options.migrate)}`);
     }
@@ -278,8 +226,13 @@ export class PostgresKeyStore implements KeyStore {
       if (typeof connectionString !== 'string' || connectionString.length === 0) {
         throw new ConfigurationError('connectionString must be a non-empty postgres:// URL');
       }
-      statementTimeoutMs = positiveInteger(options.statementTimeoutMs, 'statementTimeoutMs', 2_000);
-      const poolMax = positiveInteger(options.poolMax, 'poolMax', 10);
+      statementTimeoutMs = positiveInteger(
+        options.statementTimeoutMs,
+        'statementTimeoutMs',
+        2_000,
+        MAX_TIMER_MS,
+      );
+      const poolMax = positiveInteger(options.poolMax, 'poolMax', 10, MAX_TIMER_MS);
       this.#pool = new pg.Pool({
         connectionString,
         max: poolMax,
@@ -307,7 +260,11 @@ export class PostgresKeyStore implements KeyStore {
       reconnectDelay: delay,
       heartbeatMs,
       queryTimeoutMs: statementTimeoutMs + CLIENT_TIMEOUT_MARGIN_MS,
+      what: `the change feed of ${this.#what}`,
       report: (error, operation) => this.#report(error, operation),
+      // A listener that throws is never silent: without onError, FeedSubscribers warns.
+      reportListener:
+        options.onError === undefined ? undefined : (error) => this.#report(error, 'notification'),
     });
   }
 
@@ -330,19 +287,21 @@ export class PostgresKeyStore implements KeyStore {
   }
 
   async findById(id: string): Promise<ApiKeyRecord | undefined> {
+    this.#assertOpen();
     if (typeof id !== 'string' || id.length === 0) return undefined;
     const { rows } = await this.#query<KeyRow>(
-      `SELECT ${COLUMNS} FROM ${this.#table} WHERE id = $1`,
+      `SELECT ${KEY_COLUMNS} FROM ${this.#table} WHERE id = $1`,
       [id],
       true,
     );
-    return rows[0] === undefined ? undefined : toRecord(rows[0]);
+    return rows[0] === undefined ? undefined : recordFromRow(rows[0]);
   }
 
   async insert(record: ApiKeyRecord): Promise<void> {
+    this.#assertOpen();
     try {
       await this.#query(
-        `INSERT INTO ${this.#table} (${COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+        `INSERT INTO ${this.#table} (${KEY_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
         [
           record.id,
           record.workspaceId,
@@ -355,7 +314,7 @@ export class PostgresKeyStore implements KeyStore {
           record.revokedAt,
           record.lastUsedAt,
           record.rotatedFromId,
-          rateLimitValue(record.rateLimit),
+          rateLimitJson(record.rateLimit),
         ],
         false,
       );
@@ -378,41 +337,32 @@ export class PostgresKeyStore implements KeyStore {
   }
 
   async list(query: ListKeysQuery): Promise<KeyPage> {
-    const { limit, now, status, workspaceId } = query;
-    if (!Number.isSafeInteger(limit) || limit < 1 || limit > 1_000) {
-      throw new KeyManagementError(
-        'invalid_key_parameters',
-        'limit must be an integer from 1 to 1000',
-      );
-    }
-    const after = query.cursor === undefined ? undefined : decodeListCursor(query.cursor);
+    this.#assertOpen();
+    const after = checkListQuery(query);
+    const { limit, status, workspaceId } = query;
+    // Placeholders numbered in the order their values are pushed.
     const values: unknown[] = [];
     const param = (value: unknown) => {
       values.push(value);
       return `$${values.length}`;
     };
-    const where: string[] = [];
-    if (workspaceId !== undefined) where.push(`workspace_id = ${param(workspaceId)}`);
-    if (status !== undefined) where.push(statusCondition(status, () => param(now)));
-    if (after !== undefined) {
-      const createdAt = param(after.createdAt);
-      where.push(
-        `(created_at < ${createdAt} OR (created_at = ${createdAt} AND id > ${param(after.id)}))`,
-      );
-    }
-    const { rows } = await this.#query<KeyRow>(
-      `SELECT ${COLUMNS} FROM ${this.#table}${where.length === 0 ? '' : ` WHERE ${where.join(' AND ')}`} ORDER BY created_at DESC, id LIMIT ${param(limit + 1)}`,
-      values,
-      true,
-    );
-    const items = rows.slice(0, limit).map(toRecord);
-    const last = items.at(-1);
-    return rows.length > limit && last !== undefined
-      ? { items, nextCursor: encodeListCursor(last) }
-      : { items };
+    const text = listKeysSql(this.#table, {
+      workspaceId: workspaceId === undefined ? undefined : param(workspaceId),
+      status,
+      // Only the conditions that read it get one: PostgreSQL refuses a parameter no one uses.
+      now: status === 'active' || status === 'expired' ? param(query.now) : undefined,
+      after:
+        after === undefined
+          ? undefined
+          : { createdAt: param(after.createdAt), id: param(after.id) },
+      fetch: param(limit + 1),
+    });
+    const { rows } = await this.#query<KeyRow>(text, values, true);
+    return pageOf(rows, limit, recordFromRow);
   }
 
   async update(id: string, changes: KeyChanges): Promise<ApiKeyRecord | undefined> {
+    this.#assertOpen();
     const values: unknown[] = [id];
     const sets: string[] = [];
     if (changes.revokedAt !== undefined) {
@@ -424,19 +374,20 @@ export class PostgresKeyStore implements KeyStore {
       sets.push(`expires_at = $${values.length}`);
     }
     if (changes.rateLimit !== undefined) {
-      values.push(rateLimitValue(changes.rateLimit));
+      values.push(rateLimitJson(changes.rateLimit));
       sets.push(`rate_limit = $${values.length}`);
     }
     if (sets.length === 0) return this.findById(id);
     const { rows } = await this.#query<KeyRow>(
-      `UPDATE ${this.#table} SET ${sets.join(', ')} WHERE id = $1 RETURNING ${COLUMNS}`,
+      `UPDATE ${this.#table} SET ${sets.join(', ')} WHERE id = $1 RETURNING ${KEY_COLUMNS}`,
       values,
       false,
     );
-    return rows[0] === undefined ? undefined : toRecord(rows[0]);
+    return rows[0] === undefined ? undefined : recordFromRow(rows[0]);
   }
 
   async recordLastUsed(batch: ReadonlyMap<string, Date>): Promise<void> {
+    this.#assertOpen();
     if (batch.size === 0) return;
     await this.#query(
       `UPDATE ${this.#table} AS k SET last_used_at = greatest(k.last_used_at, b.used_at)
@@ -499,7 +450,7 @@ export class PostgresKeyStore implements KeyStore {
   }
 
   #assertOpen(): void {
-    if (this.#closed) throw new ConfigurationError('this PostgresKeyStore is closed');
+    if (this.#closed) throw new StoreClosedError(this.#what);
   }
 
   #report(error: unknown, operation: PostgresErrorOperation): void {
@@ -508,21 +459,5 @@ export class PostgresKeyStore implements KeyStore {
     } catch {
       // A failing reporter must not take the store down with it.
     }
-  }
-}
-
-function statusCondition(status: KeyStatus, now: () => string): string {
-  switch (status) {
-    case 'revoked':
-      return 'revoked_at IS NOT NULL';
-    case 'expired':
-      return `(revoked_at IS NULL AND expires_at <= ${now()})`;
-    case 'active':
-      return `(revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ${now()}))`;
-    default:
-      throw new KeyManagementError(
-        'invalid_key_parameters',
-        `status must be active, revoked or expired; got ${String(status)}`,
-      );
   }
 }

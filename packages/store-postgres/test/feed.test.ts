@@ -1,11 +1,7 @@
-import {
-  createAuthenticator,
-  createKeyManager,
-  decodeKeyChangeMessage,
-  type KeyChangeFeed,
-} from '@orkesta/auth';
+import { createAuthenticator, createKeyManager, type KeyChangeFeed } from '@orkesta/auth';
+import { decodeKeyChangeMessage } from '@orkesta/auth/store';
 import pg from 'pg';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { MAX_PAYLOAD_BYTES, migrate, type PostgresKeyStore } from '../src/index.js';
 import {
   admin,
@@ -19,6 +15,7 @@ import {
   openStore,
   POSTGRES_URL,
   poolLater,
+  rejection,
   sleep,
   terminate,
   until,
@@ -45,6 +42,52 @@ function nextChange(store: PostgresKeyStore, ms: number): Promise<readonly strin
     'the change',
   ).finally(() => stop?.());
 }
+
+/**
+ * Subscribes to `store.changes` and resolves, once its LISTEN is in place, to what it heard so
+ * far and `next(n)`: resolves once `n` changes have arrived in all.
+ */
+async function recorder(store: PostgresKeyStore) {
+  const heard: (readonly string[])[] = [];
+  const waiters: { count: number; resolve: () => void }[] = [];
+  const settle = () => {
+    for (const waiter of [...waiters]) {
+      if (heard.length >= waiter.count) {
+        waiters.splice(waiters.indexOf(waiter), 1);
+        waiter.resolve();
+      }
+    }
+  };
+  const stop = await listening(store, (ids) => {
+    heard.push(ids);
+    settle();
+  });
+  return {
+    heard,
+    stop,
+    next: (count: number) =>
+      within(
+        new Promise<void>((resolve) => {
+          waiters.push({ count, resolve });
+          settle();
+        }),
+        2_000,
+        `change number ${count}`,
+      ),
+  };
+}
+
+/** A notification on `channel` from no store's handle: a marker that arrives after what came before. */
+async function marker(channel: string, id: string): Promise<void> {
+  await admin.query('SELECT pg_notify($1, $2)', [
+    channel,
+    JSON.stringify({ o: 'marker', ids: [id] }),
+  ]);
+}
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
 
 /** Polls `authenticate` until it stops admitting; resolves to its code and how long it took. */
 async function refusedWithin(
@@ -202,8 +245,11 @@ describe.skipIf(!available)('the change feed over LISTEN/NOTIFY', () => {
     });
     const request = { authorization: `Bearer ${key}`, secure: true };
     expect(codeOf(await authB.authenticate(request))).toBe('ok'); // cached at `now`
+    // B's process hears the notification on its store's feed; its authenticator is not on it.
+    const heardByB = await recorder(b);
     await manager.revoke(record.id);
-    await sleep(200); // time for a notification that B does not listen to
+    await heardByB.next(1);
+    expect(heardByB.heard).toEqual([[record.id]]);
     expect(codeOf(await authB.authenticate(request))).toBe('ok'); // stale, within the TTL
     now += ttlMs - 1;
     expect(codeOf(await authB.authenticate(request))).toBe('ok');
@@ -252,14 +298,17 @@ describe.skipIf(!available)('the change feed over LISTEN/NOTIFY', () => {
 
   it('unsubscribing the last listener closes the listening connection; close() ends it for good', async () => {
     const name = appName();
-    const [store] = await stores({ applicationName: name });
+    // The other store only publishes (through its pool): it never opens a listening connection.
+    const [store, other] = await stores({ applicationName: name });
     const first = await listening(store);
-    const second = await listening(store);
+    const second = await recorder(store);
     expect(await backends(`${name}-listen`)).toHaveLength(1); // one connection for both
     first();
-    await sleep(50);
+    // The connection still serves the other subscriber: a later change reaches it.
+    await other.changes.publish(['AAAAAAAAAAAA']);
+    await second.next(1);
     expect(await backends(`${name}-listen`)).toHaveLength(1);
-    second();
+    second.stop();
     await until(
       async () => (await backends(`${name}-listen`)).length === 0,
       2_000,
@@ -273,7 +322,59 @@ describe.skipIf(!available)('the change feed over LISTEN/NOTIFY', () => {
       2_000,
       'the connection closing',
     );
-    expect(() => store.changes.subscribe(() => {})).toThrow();
+    expect(() => store.changes.subscribe(() => {})).toThrow(
+      expect.objectContaining({ code: 'ERR_ORKESTA_AUTH_STORE_CLOSED' }),
+    );
+  });
+
+  it('a throwing listener goes to onError as notification; the others, and another instance, still hear the change', async () => {
+    const reports: [unknown, string][] = [];
+    const [a, b] = await stores({
+      onError: (error, context) => reports.push([error, context.operation]),
+    });
+    const boom = new Error('listener failed');
+    for (const store of [a, b]) {
+      await listening(store, () => {
+        throw boom;
+      });
+    }
+    const heardByA = await recorder(a);
+    const heardByB = await recorder(b);
+    await a.changes.publish(['AAAAAAAAAAAA']); // resolves: the throw stopped nothing
+    expect(heardByA.heard).toEqual([['AAAAAAAAAAAA']]);
+    await heardByB.next(1);
+    expect(heardByB.heard).toEqual([['AAAAAAAAAAAA']]);
+    expect(reports).toEqual([
+      [boom, 'notification'],
+      [boom, 'notification'],
+    ]);
+  });
+
+  it('a throwing listener without onError is a process warning, never silent', async () => {
+    const warned = vi.spyOn(process, 'emitWarning').mockImplementation(() => {});
+    const [a, b] = await stores();
+    const boom = new Error('listener failed');
+    await listening(b, () => {
+      throw boom;
+    });
+    const heardByB = await recorder(b);
+    await a.changes.publish(['AAAAAAAAAAAA']);
+    await heardByB.next(1);
+    expect(heardByB.heard).toEqual([['AAAAAAAAAAAA']]);
+    expect(warned).toHaveBeenCalledWith(boom, 'OrkestaAuthWarning');
+  });
+
+  it('publish after close rejects with ERR_ORKESTA_AUTH_STORE_CLOSED and notifies no one', async () => {
+    const [a, b] = await stores();
+    const heardByB = await recorder(b);
+    await a.close();
+    expect(await rejection(a.changes.publish(['AAAAAAAAAAAA']))).toBe(
+      'ERR_ORKESTA_AUTH_STORE_CLOSED',
+    );
+    // Notifications on a channel arrive in order: had A sent one, it would come first.
+    await marker(b.channel, 'MMMMMMMMMMMM');
+    await heardByB.next(1);
+    expect(heardByB.heard).toEqual([['MMMMMMMMMMMM']]);
   });
 
   it('a store on your own pool listens with the same connection settings', async () => {

@@ -209,7 +209,7 @@ describe.skipIf(!available)('the pool the store makes', () => {
     const made = new PostgresKeyStore({ connectionString: POSTGRES_URL, schema: newSchema() });
     await made.close();
     expect(made.pool.ended).toBe(true);
-    expect(await rejection(made.findById('AAAAAAAAAAAA'))).toBe('ERR_ORKESTA_AUTH_CONFIG');
+    expect(await rejection(made.findById('AAAAAAAAAAAA'))).toBe('ERR_ORKESTA_AUTH_STORE_CLOSED');
 
     const pool = poolLater(new pg.Pool({ connectionString: POSTGRES_URL, max: 2 }));
     const mine = new PostgresKeyStore({ pool, schema: newSchema(), migrate: true });
@@ -252,6 +252,55 @@ describe('options are checked at construction', () => {
   it.each(cases)('refuses %s with a ConfigurationError', (_, options) => {
     expect(() => new PostgresKeyStore(options as never)).toThrow(ConfigurationError);
   });
+
+  /** What `run` throws (or rejects with), as the fields a caller switches on. */
+  async function refusal(run: () => unknown): Promise<Record<string, unknown>> {
+    try {
+      await run();
+    } catch (error) {
+      expect(error).toBeInstanceOf(ConfigurationError);
+      const { code, option, suggestion } = error as ConfigurationError;
+      return { code, option, suggestion };
+    }
+    throw new Error('expected a ConfigurationError');
+  }
+
+  it.each<[string, Record<string, unknown>, string, string]>([
+    ['statementTimeout', { statementTimeout: 100 }, 'statementTimeout', 'statementTimeoutMs'],
+    ['a lowercase onerror', { onerror: () => {} }, 'onerror', 'onError'],
+    ['shema', { shema: 'keys' }, 'shema', 'schema'],
+    ['migrat', { migrat: true }, 'migrat', 'migrate'],
+    [
+      'reconnectDelayMs.mx',
+      { reconnectDelayMs: { min: 10, mx: 50 } },
+      'reconnectDelayMs.mx',
+      'reconnectDelayMs.max',
+    ],
+  ])(
+    'a misspelt store option (%s) names itself and the option it likely meant',
+    async (_, typo, option, suggestion) => {
+      expect(await refusal(() => new PostgresKeyStore({ connectionString: url, ...typo }))).toEqual(
+        {
+          code: 'ERR_ORKESTA_AUTH_CONFIG',
+          option,
+          suggestion,
+        },
+      );
+    },
+  );
+
+  it.each<[string, string]>([
+    ['connectTimeout', 'connectTimeoutMs'],
+    ['connectionstring', 'connectionString'],
+    ['schemas', 'schema'],
+  ])(
+    'a misspelt migrate() option (%s) names itself and the option it likely meant',
+    async (option, suggestion) => {
+      expect(await refusal(() => migrate({ connectionString: url, [option]: 1 } as never))).toEqual(
+        { code: 'ERR_ORKESTA_AUTH_CONFIG', option, suggestion },
+      );
+    },
+  );
 
   it('accepts the defaults, and derives a channel per schema', () => {
     const a = new PostgresKeyStore({ connectionString: url });

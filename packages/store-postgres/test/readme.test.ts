@@ -63,7 +63,7 @@ describe('README', () => {
       heartbeatMs: '`15000`',
       reconnectDelayMs: '`{ min: 100, max: 5000 }`',
       applicationName: '`orkesta-auth`',
-      onError: 'ignored',
+      onError: 'ignored; a throwing listener warned',
     });
     // Each is accepted (another name is refused: test/migrations.test.ts).
     const store = new PostgresKeyStore({

@@ -1,12 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import type { KeyChangeFeed } from '@orkesta/auth';
+import { FeedSubscribers, type KeyChangeFeed } from '@orkesta/auth/store';
 import type Database from 'better-sqlite3';
 import { CHANGE_RETENTION_MS, PRUNE_EVERY_MS } from './constants.js';
-
-interface Subscription {
-  readonly listener: (keyIds: readonly string[]) => void;
-  readonly onReset: (() => void) | undefined;
-}
 
 interface ChangeRow {
   readonly seq: number;
@@ -17,8 +12,12 @@ interface ChangeRow {
 export interface ChangeFeedContext {
   readonly db: Database.Database;
   readonly pollIntervalMs: number;
-  readonly onError: (error: unknown) => void;
-  /** Throws the store's closed error once the store is closed. */
+  /**
+   * The store's `onFeedError`: told of failed polls (ignored without it) and of listeners that
+   * threw (a process warning without it, never silent).
+   */
+  readonly onError: ((error: unknown) => void) | undefined;
+  /** Throws the store's `StoreClosedError` once the store is closed. */
   readonly assertOpen: () => void;
 }
 
@@ -41,7 +40,7 @@ export class SqliteChangeFeed implements KeyChangeFeed {
   readonly #context: ChangeFeedContext;
   /** Names the rows this handle wrote, so that polling skips them. */
   readonly #origin = randomUUID();
-  readonly #subscriptions = new Set<Subscription>();
+  readonly #subscribers: FeedSubscribers;
   readonly #append: Database.Statement<[string, string, number]>;
   readonly #prune: Database.Statement<[number]>;
   readonly #dataVersion: Database.Statement<[], number>;
@@ -55,6 +54,7 @@ export class SqliteChangeFeed implements KeyChangeFeed {
 
   constructor(context: ChangeFeedContext) {
     this.#context = context;
+    this.#subscribers = new FeedSubscribers(context.onError);
     const { db } = context;
     this.#append = db.prepare(
       'INSERT INTO key_changes (key_ids, origin, created_at) VALUES (?, ?, ?)',
@@ -75,14 +75,15 @@ export class SqliteChangeFeed implements KeyChangeFeed {
   }
 
   /**
-   * Tells this handle's listeners synchronously, then records the change for other handles.
-   * Rejects if the change could not be recorded (the store is closed, or stays locked).
+   * Tells this handle's listeners synchronously, then records the change for other handles. A
+   * listener that throws is reported and changes nothing of that. Rejects if the change could
+   * not be recorded: the store is closed (`StoreClosedError`), or stays locked.
    */
   async publish(keyIds: readonly string[]): Promise<void> {
     this.#context.assertOpen();
     const ids = Object.freeze([...keyIds]);
     if (ids.length === 0) return;
-    this.#deliver(ids);
+    this.#subscribers.deliver(ids);
     const now = Date.now();
     this.#append.run(JSON.stringify(ids), this.#origin, now);
     if (now - this.#lastPrune >= PRUNE_EVERY_MS) {
@@ -93,23 +94,19 @@ export class SqliteChangeFeed implements KeyChangeFeed {
 
   subscribe(listener: (keyIds: readonly string[]) => void, onReset?: () => void): () => void {
     this.#context.assertOpen();
-    if (typeof listener !== 'function') throw new TypeError('listener must be a function');
-    const subscription: Subscription = {
-      listener,
-      onReset: typeof onReset === 'function' ? onReset : undefined,
-    };
-    if (this.#subscriptions.size === 0) this.#start();
-    this.#subscriptions.add(subscription);
+    const first = this.#subscribers.size === 0;
+    const remove = this.#subscribers.add(listener, onReset);
+    if (first) this.#start();
     return () => {
-      this.#subscriptions.delete(subscription);
-      if (this.#subscriptions.size === 0) this.#stop();
+      remove();
+      if (this.#subscribers.size === 0) this.#stop();
     };
   }
 
   /** Stops polling and forgets the listeners; the store calls this when it closes. */
   close(): void {
     this.#stop();
-    this.#subscriptions.clear();
+    this.#subscribers.clear();
   }
 
   #start(): void {
@@ -138,7 +135,7 @@ export class SqliteChangeFeed implements KeyChangeFeed {
       this.#lastDataVersion = version;
     } catch (error) {
       // Nothing is lost: the next tick reads from the same place.
-      this.#report(error);
+      this.#reportPollFailure(error);
       return;
     }
     let expected = this.#lastSeq + 1;
@@ -154,31 +151,14 @@ export class SqliteChangeFeed implements KeyChangeFeed {
     }
     if (high >= expected) missed = true;
     this.#lastSeq = Math.max(expected - 1, high);
-    if (missed) {
-      for (const { onReset } of [...this.#subscriptions]) {
-        try {
-          onReset?.();
-        } catch (error) {
-          this.#report(error);
-        }
-      }
-    }
-    for (const ids of batches) this.#deliver(ids);
+    if (missed) this.#subscribers.reset();
+    for (const ids of batches) this.#subscribers.deliver(ids);
   }
 
-  #deliver(ids: readonly string[]): void {
-    for (const { listener } of [...this.#subscriptions]) {
-      try {
-        listener(ids);
-      } catch (error) {
-        this.#report(error);
-      }
-    }
-  }
-
-  #report(error: unknown): void {
+  /** A failed poll goes to `onFeedError` if there is one; by default it is retried unsaid. */
+  #reportPollFailure(error: unknown): void {
     try {
-      this.#context.onError(error);
+      this.#context.onError?.(error);
     } catch {
       // A throwing error hook has nowhere left to report to.
     }

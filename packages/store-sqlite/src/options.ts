@@ -1,4 +1,5 @@
 import { ConfigurationError } from '@orkesta/auth';
+import { MAX_TIMER_MS, positiveInteger, rejectUnknownOptions } from '@orkesta/auth/store';
 
 /** Options of `new SqliteKeyStore(options)`. */
 export interface SqliteKeyStoreOptions {
@@ -19,7 +20,8 @@ export interface SqliteKeyStoreOptions {
   readonly busyTimeoutMs?: number | undefined;
   /**
    * Called with what goes wrong in the background: a failed change-feed poll (retried on the
-   * next tick, nothing is lost) or a feed listener that threw. Default: ignored.
+   * next tick, nothing is lost) or a feed listener that threw (the other listeners are told
+   * all the same). Default: a failed poll is ignored, a throwing listener is a process warning.
    */
   readonly onFeedError?: ((error: unknown) => void) | undefined;
 }
@@ -28,26 +30,18 @@ export interface ResolvedOptions {
   readonly filename: string;
   readonly pollIntervalMs: number;
   readonly busyTimeoutMs: number;
-  readonly onFeedError: (error: unknown) => void;
+  /** As given: the feed's listeners fall back to a process warning without it. */
+  readonly onFeedError: ((error: unknown) => void) | undefined;
 }
 
 export const DEFAULT_POLL_INTERVAL_MS = 250;
 export const DEFAULT_BUSY_TIMEOUT_MS = 5_000;
-/** Longest delay `setInterval` honours, and more than any busy timeout needs. */
-const MAX_MS = 2 ** 31 - 1;
-const KNOWN = new Set(['filename', 'pollIntervalMs', 'busyTimeoutMs', 'onFeedError']);
-
-function positiveInteger(value: unknown, name: string, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value <= 0 || value > MAX_MS) {
-    throw new ConfigurationError(
-      `${name} must be a positive integer of milliseconds no greater than ${MAX_MS}; got ${String(value)}`,
-    );
-  }
-  return value;
-}
-
-function ignore(): void {}
+const OPTION_NAMES: readonly (keyof SqliteKeyStoreOptions)[] = [
+  'filename',
+  'pollIntervalMs',
+  'busyTimeoutMs',
+  'onFeedError',
+];
 
 /** Checks the options once, at construction; a wrong one is a ConfigurationError. */
 export function resolveOptions(input: unknown): ResolvedOptions {
@@ -57,13 +51,7 @@ export function resolveOptions(input: unknown): ResolvedOptions {
       "SqliteKeyStore needs options: new SqliteKeyStore({ filename: 'path/to/keys.db' })",
     );
   }
-  for (const key of Object.keys(options)) {
-    if (!KNOWN.has(key)) {
-      throw new ConfigurationError(
-        `unknown SqliteKeyStore option "${key}"; the options are ${[...KNOWN].join(', ')}`,
-      );
-    }
-  }
+  rejectUnknownOptions(options, OPTION_NAMES);
   const { filename, pollIntervalMs, busyTimeoutMs, onFeedError } = options as Record<
     string,
     unknown
@@ -80,8 +68,18 @@ export function resolveOptions(input: unknown): ResolvedOptions {
   }
   return {
     filename,
-    pollIntervalMs: positiveInteger(pollIntervalMs, 'pollIntervalMs', DEFAULT_POLL_INTERVAL_MS),
-    busyTimeoutMs: positiveInteger(busyTimeoutMs, 'busyTimeoutMs', DEFAULT_BUSY_TIMEOUT_MS),
-    onFeedError: (onFeedError as ((error: unknown) => void) | undefined) ?? ignore,
+    pollIntervalMs: positiveInteger(
+      pollIntervalMs,
+      'pollIntervalMs',
+      DEFAULT_POLL_INTERVAL_MS,
+      MAX_TIMER_MS,
+    ),
+    busyTimeoutMs: positiveInteger(
+      busyTimeoutMs,
+      'busyTimeoutMs',
+      DEFAULT_BUSY_TIMEOUT_MS,
+      MAX_TIMER_MS,
+    ),
+    onFeedError: onFeedError as ((error: unknown) => void) | undefined,
   };
 }

@@ -1,96 +1,35 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import { ConfigurationError, type RateLimitPolicy } from '@orkesta/auth';
 import {
   type ApiKeyRecord,
-  ConfigurationError,
-  decodeListCursor,
-  encodeListCursor,
+  checkListQuery,
+  KEY_COLUMNS,
   type KeyChangeFeed,
   type KeyChanges,
-  type KeyEnvironment,
   KeyManagementError,
   type KeyPage,
+  type KeyRow,
   type KeyStatus,
   type KeyStore,
   type ListKeysQuery,
-  type RateLimitPolicy,
-  type Scope,
-} from '@orkesta/auth';
+  listKeysSql,
+  pageOf,
+  rateLimitJson,
+  recordFromRow,
+  StoreClosedError,
+} from '@orkesta/auth/store';
 import Database from 'better-sqlite3';
 import { SqliteChangeFeed } from './change-feed.js';
 import { type ResolvedOptions, resolveOptions, type SqliteKeyStoreOptions } from './options.js';
 import { migrate } from './schema.js';
 
-/** What every method of a closed SqliteKeyStore rejects with. */
-export class SqliteKeyStoreClosedError extends Error {
-  readonly code = 'ERR_ORKESTA_STORE_CLOSED';
-  constructor(filename: string) {
-    super(`the SqliteKeyStore on ${filename} is closed; open a new one to use the file again`);
-  }
-  override get name(): string {
-    return 'SqliteKeyStoreClosedError';
-  }
-}
-
-interface KeyRow {
-  readonly id: string;
-  readonly workspace_id: string;
-  readonly name: string;
-  readonly scope: Scope;
-  readonly environment: KeyEnvironment;
-  readonly hash: string;
-  readonly created_at: number;
-  readonly expires_at: number | null;
-  readonly revoked_at: number | null;
-  readonly last_used_at: number | null;
-  readonly rotated_from_id: string | null;
-  /** JSON of the key's own `RateLimitPolicy`, or null for its scope's default. */
-  readonly rate_limit: string | null;
-}
-
-const COLUMNS =
-  'id, workspace_id, name, scope, environment, hash, created_at, expires_at, revoked_at, last_used_at, rotated_from_id, rate_limit';
-
-/** Newest first, ties broken by id: the order of `MemoryKeyStore` and of the list cursor. */
-const ORDER = 'ORDER BY created_at DESC, id ASC';
-
-const STATUS_CONDITION: Readonly<Record<KeyStatus, string>> = {
-  revoked: 'revoked_at IS NOT NULL',
-  expired: 'revoked_at IS NULL AND expires_at IS NOT NULL AND expires_at <= @now',
-  active: 'revoked_at IS NULL AND (expires_at IS NULL OR expires_at > @now)',
-};
-
-function dateOf(ms: number): Date;
-function dateOf(ms: number | null): Date | null;
-function dateOf(ms: number | null): Date | null {
-  return ms === null ? null : new Date(ms);
-}
-
-function toRecord(row: KeyRow): ApiKeyRecord {
-  return {
-    id: row.id,
-    workspaceId: row.workspace_id,
-    name: row.name,
-    scope: row.scope,
-    environment: row.environment,
-    hash: row.hash,
-    createdAt: dateOf(row.created_at),
-    expiresAt: dateOf(row.expires_at),
-    revokedAt: dateOf(row.revoked_at),
-    lastUsedAt: dateOf(row.last_used_at),
-    rotatedFromId: row.rotated_from_id,
-    // Absent rather than null, as records without their own rate are made.
-    ...(row.rate_limit === null
-      ? {}
-      : { rateLimit: JSON.parse(row.rate_limit) as RateLimitPolicy }),
-  };
-}
-
-function rateLimitJson(policy: RateLimitPolicy | null | undefined): string | null {
-  if (policy === undefined || policy === null) return null;
-  if (typeof policy !== 'object')
+/** A key's own rate as the `rate_limit` column holds it: JSON of its fields, or null. */
+function rateLimitText(policy: RateLimitPolicy | null | undefined): string | null {
+  if (policy !== undefined && policy !== null && typeof policy !== 'object') {
     throw invalid('rateLimit must be { limit, windowSeconds, burst? }');
-  return JSON.stringify(policy);
+  }
+  return rateLimitJson(policy);
 }
 
 function invalid(detail: string): KeyManagementError {
@@ -132,6 +71,8 @@ export class SqliteKeyStore implements KeyStore {
   readonly filename: string;
   readonly #db: Database.Database;
   #closed = false;
+  /** What a closed store's errors name: `the SqliteKeyStore on keys.db`. */
+  readonly #what: string;
   readonly #find: Database.Statement<[string], KeyRow>;
   readonly #insert: Database.Statement<[Record<string, unknown>]>;
   readonly #update: Database.Statement<[Record<string, unknown>], KeyRow>;
@@ -142,20 +83,21 @@ export class SqliteKeyStore implements KeyStore {
   constructor(options: SqliteKeyStoreOptions) {
     const resolved: ResolvedOptions = resolveOptions(options);
     this.filename = resolved.filename;
+    this.#what = `the SqliteKeyStore on ${resolved.filename}`;
     const db = open(resolved);
     this.#db = db;
     // Statements are prepared once, here; a file that cannot take them is closed again.
     try {
-      this.#find = db.prepare<[string], KeyRow>(`SELECT ${COLUMNS} FROM api_keys WHERE id = ?`);
+      this.#find = db.prepare<[string], KeyRow>(`SELECT ${KEY_COLUMNS} FROM api_keys WHERE id = ?`);
       this.#insert = db.prepare<[Record<string, unknown>], unknown>(
-        `INSERT INTO api_keys (${COLUMNS}) VALUES (@id, @workspaceId, @name, @scope, @environment, @hash, @createdAt, @expiresAt, @revokedAt, @lastUsedAt, @rotatedFromId, @rateLimit)`,
+        `INSERT INTO api_keys (${KEY_COLUMNS}) VALUES (@id, @workspaceId, @name, @scope, @environment, @hash, @createdAt, @expiresAt, @revokedAt, @lastUsedAt, @rotatedFromId, @rateLimit)`,
       );
       this.#update = db.prepare<[Record<string, unknown>], KeyRow>(
         `UPDATE api_keys SET
            revoked_at = CASE WHEN @setRevoked THEN @revokedAt ELSE revoked_at END,
            expires_at = CASE WHEN @setExpires THEN @expiresAt ELSE expires_at END,
            rate_limit = CASE WHEN @setRate THEN @rateLimit ELSE rate_limit END
-         WHERE id = @id RETURNING ${COLUMNS}`,
+         WHERE id = @id RETURNING ${KEY_COLUMNS}`,
       );
       this.#touch = db.prepare<[Record<string, unknown>], unknown>(
         'UPDATE api_keys SET last_used_at = MAX(COALESCE(last_used_at, @at), @at) WHERE id = @id',
@@ -180,7 +122,7 @@ export class SqliteKeyStore implements KeyStore {
     this.#assertOpen();
     if (typeof id !== 'string') return undefined;
     const row = this.#find.get(id);
-    return row === undefined ? undefined : toRecord(row);
+    return row === undefined ? undefined : recordFromRow(row);
   }
 
   async insert(record: ApiKeyRecord): Promise<void> {
@@ -198,7 +140,7 @@ export class SqliteKeyStore implements KeyStore {
       lastUsedAt: epochOrNull(record.lastUsedAt, 'lastUsedAt'),
       rotatedFromId:
         record.rotatedFromId === null ? null : text(record.rotatedFromId, 'rotatedFromId'),
-      rateLimit: rateLimitJson(record.rateLimit),
+      rateLimit: rateLimitText(record.rateLimit),
     };
     try {
       this.#insert.run(values);
@@ -219,25 +161,16 @@ export class SqliteKeyStore implements KeyStore {
 
   async list(query: ListKeysQuery): Promise<KeyPage> {
     this.#assertOpen();
-    const { workspaceId, status, cursor, limit } = query;
-    if (!Number.isSafeInteger(limit) || limit < 1)
-      throw invalid('limit must be a positive integer');
-    if (status !== undefined && !Object.hasOwn(STATUS_CONDITION, status)) {
-      throw invalid('status must be active, revoked or expired');
-    }
-    const after = cursor === undefined ? undefined : decodeListCursor(cursor);
+    const after = checkListQuery(query);
+    const { workspaceId, status, limit } = query;
     const rows = this.#listStatement(workspaceId !== undefined, status, after !== undefined).all({
       workspaceId,
-      now: status === undefined || status === 'revoked' ? undefined : epoch(query.now, 'now'),
+      now: status === 'active' || status === 'expired' ? query.now.getTime() : undefined,
       afterCreatedAt: after?.createdAt.getTime(),
       afterId: after?.id,
       fetch: limit + 1,
     });
-    const items = rows.slice(0, limit).map(toRecord);
-    const last = items.at(-1);
-    return rows.length > limit && last !== undefined
-      ? { items, nextCursor: encodeListCursor(last) }
-      : { items };
+    return pageOf(rows, limit, recordFromRow);
   }
 
   async update(id: string, changes: KeyChanges): Promise<ApiKeyRecord | undefined> {
@@ -252,9 +185,9 @@ export class SqliteKeyStore implements KeyStore {
       setExpires: setExpires ? 1 : 0,
       expiresAt: setExpires ? epochOrNull(changes.expiresAt, 'expiresAt') : null,
       setRate: setRate ? 1 : 0,
-      rateLimit: rateLimitJson(changes.rateLimit),
+      rateLimit: rateLimitText(changes.rateLimit),
     });
-    return row === undefined ? undefined : toRecord(row);
+    return row === undefined ? undefined : recordFromRow(row);
   }
 
   async recordLastUsed(batch: ReadonlyMap<string, Date>): Promise<void> {
@@ -278,7 +211,7 @@ export class SqliteKeyStore implements KeyStore {
   }
 
   #assertOpen(): void {
-    if (this.#closed) throw new SqliteKeyStoreClosedError(this.filename);
+    if (this.#closed) throw new StoreClosedError(this.#what);
   }
 
   /** One prepared statement per shape of query, prepared on first use. */
@@ -290,16 +223,14 @@ export class SqliteKeyStore implements KeyStore {
     const key = `${byWorkspace}:${status}:${paged}`;
     let statement = this.#lists.get(key);
     if (statement === undefined) {
-      const conditions = [
-        ...(byWorkspace ? ['workspace_id = @workspaceId'] : []),
-        ...(status === undefined ? [] : [STATUS_CONDITION[status]]),
-        ...(paged
-          ? ['(created_at < @afterCreatedAt OR (created_at = @afterCreatedAt AND id > @afterId))']
-          : []),
-      ];
-      const where = conditions.length === 0 ? '' : `WHERE ${conditions.join(' AND ')}`;
       statement = this.#db.prepare<[Record<string, unknown>], KeyRow>(
-        `SELECT ${COLUMNS} FROM api_keys ${where} ${ORDER} LIMIT @fetch`,
+        listKeysSql('api_keys', {
+          workspaceId: byWorkspace ? '@workspaceId' : undefined,
+          status,
+          now: '@now',
+          after: paged ? { createdAt: '@afterCreatedAt', id: '@afterId' } : undefined,
+          fetch: '@fetch',
+        }),
       );
       this.#lists.set(key, statement);
     }

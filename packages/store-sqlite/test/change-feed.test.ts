@@ -200,6 +200,46 @@ describe('change feed', () => {
     });
   });
 
+  it('a throwing listener without onFeedError is a process warning, and the others still hear', async () => {
+    const warned = vi.spyOn(process, 'emitWarning').mockImplementation(() => {});
+    await withHandles(async (open) => {
+      const a = open();
+      const b = open();
+      const boom = new Error('listener failed');
+      a.changes.subscribe(() => {
+        throw boom;
+      });
+      const heardByA = recorder(a);
+      const heardByB = recorder(b);
+      await a.changes.publish(['one']);
+      await heardByB.next(1);
+      expect(heardByA.heard).toEqual([['one']]);
+      expect(heardByB.heard).toEqual([['one']]);
+      expect(warned).toHaveBeenCalledWith(boom, 'OrkestaAuthWarning');
+    });
+  });
+
+  it('publish after close rejects with ERR_ORKESTA_AUTH_STORE_CLOSED, and no handle hears it', async () => {
+    await withHandles(async (open) => {
+      const closing = open();
+      const listener = open();
+      const marker = open();
+      const heard = recorder(listener);
+      await closing.close();
+      // A rejection, not a throw: callers that do not await it still see a rejected promise.
+      await expect(Promise.resolve(closing.changes.publish(['after_close']))).rejects.toMatchObject(
+        { code: 'ERR_ORKESTA_AUTH_STORE_CLOSED' },
+      );
+      // Rows are read in order: had the closed handle recorded its change, it would come first.
+      await marker.changes.publish(['marker']);
+      await heard.next(1);
+      expect(heard.heard).toEqual([['marker']]);
+      expect(() => closing.changes.subscribe(() => {})).toThrow(
+        expect.objectContaining({ code: 'ERR_ORKESTA_AUTH_STORE_CLOSED' }),
+      );
+    });
+  });
+
   it('a failed poll goes to onFeedError', async () => {
     await withHandles(async (open, filename) => {
       const failed = new Promise<unknown>((resolve) => {

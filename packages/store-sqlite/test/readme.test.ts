@@ -63,7 +63,7 @@ describe('README', () => {
       filename: 'required',
       pollIntervalMs: `\`${DEFAULT_POLL_INTERVAL_MS}\``,
       busyTimeoutMs: `\`${DEFAULT_BUSY_TIMEOUT_MS}\``,
-      onFeedError: 'ignored',
+      onFeedError: 'a failed poll ignored, a throwing listener warned',
     });
     // Each is accepted, and nothing else is.
     const store = new SqliteKeyStore({

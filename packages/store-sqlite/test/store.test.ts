@@ -6,6 +6,7 @@ import {
   createAuthenticator,
   createKeyManager,
   KeyManagementError,
+  StoreClosedError,
 } from '@orkesta/auth';
 import { sampleKeyRecord } from '@orkesta/auth/testing';
 import Database from 'better-sqlite3';
@@ -67,13 +68,26 @@ describe('options', () => {
     expect(error.code).toBe('ERR_ORKESTA_AUTH_CONFIG');
   });
 
-  it('a misspelt option is named in the message, with the options there are', () => {
-    const error = thrown(
-      () => new SqliteKeyStore({ filename: ':memory:', pollInterval: 1 } as SqliteKeyStoreOptions),
-    );
-    expect(error.message).toContain('pollInterval');
-    expect(error.message).toContain('pollIntervalMs');
-  });
+  it.each<[string, string]>([
+    ['pollInterval', 'pollIntervalMs'],
+    ['busyTimeout', 'busyTimeoutMs'],
+    ['onfeederror', 'onFeedError'],
+    ['fileName', 'filename'],
+  ])(
+    'a misspelt option (%s) is refused, naming it and the option it likely meant',
+    (typo, meant) => {
+      for (const open of [
+        () => new SqliteKeyStore({ filename: ':memory:', [typo]: 1 } as SqliteKeyStoreOptions),
+        () => openSqliteKeyStore({ filename: ':memory:', [typo]: 1 } as SqliteKeyStoreOptions),
+      ]) {
+        expect(thrown(open)).toMatchObject({
+          code: 'ERR_ORKESTA_AUTH_CONFIG',
+          option: typo,
+          suggestion: meant,
+        });
+      }
+    },
+  );
 
   it('defaults to polling every 250 ms and waiting 5 s for a lock', () => {
     expect(DEFAULT_POLL_INTERVAL_MS).toBe(250);
@@ -96,7 +110,7 @@ describe('options', () => {
 });
 
 describe('closed', () => {
-  it('every method rejects with ERR_ORKESTA_STORE_CLOSED, and closing again is fine', async () => {
+  it('every method rejects with ERR_ORKESTA_AUTH_STORE_CLOSED, and closing again is fine', async () => {
     const store = new SqliteKeyStore({ filename: join(tempDir(), 'keys.db') });
     const record = sampleKeyRecord();
     await store.insert(record);
@@ -114,10 +128,13 @@ describe('closed', () => {
     ];
     for (const attempt of attempts) {
       const error = await rejection(attempt);
-      expect(error.code).toBe('ERR_ORKESTA_STORE_CLOSED');
-      expect(error.name).toBe('SqliteKeyStoreClosedError');
+      expect(error).toBeInstanceOf(StoreClosedError);
+      expect(error.code).toBe('ERR_ORKESTA_AUTH_STORE_CLOSED');
+      expect(error.message).toContain(`the SqliteKeyStore on ${store.filename} is closed`);
     }
-    expect(thrown(() => store.changes.subscribe(() => {})).code).toBe('ERR_ORKESTA_STORE_CLOSED');
+    const subscribing = thrown(() => store.changes.subscribe(() => {}));
+    expect(subscribing).toBeInstanceOf(StoreClosedError);
+    expect(subscribing.code).toBe('ERR_ORKESTA_AUTH_STORE_CLOSED');
   });
 
   it('an authenticator on a closed store answers 503 auth_unavailable, never ok', async () => {
@@ -186,9 +203,10 @@ describe('errors', () => {
     await store.close();
   });
 
-  it('list refuses a limit that is not a positive integer with invalid_key_parameters', async () => {
+  it('list refuses a limit that is not an integer from 1 to 1000 with invalid_key_parameters', async () => {
     const store = new SqliteKeyStore({ filename: ':memory:' });
-    for (const limit of [0, -1, 1.5, Number.NaN]) {
+    expect((await store.list({ now: new Date(T0), limit: 1000 })).items).toEqual([]);
+    for (const limit of [0, -1, 1.5, Number.NaN, 1001]) {
       expect((await rejection(store.list({ now: new Date(T0), limit }))).code).toBe(
         'invalid_key_parameters',
       );
