@@ -10,14 +10,13 @@
 
 import { hash } from 'node:crypto';
 import {
-  authorizationFromRawHeaders,
   createAuthenticator,
   createKeyManager,
-  extractBearerToken,
   keyChecksum,
   MemoryKeyStore,
   parseApiKey,
 } from '@orkesta/auth';
+import { authorizationFromRawHeaders, extractBearerToken } from '@orkesta/auth/adapter';
 import { Bench } from 'tinybench';
 import {
   formatInteger,

@@ -24,13 +24,7 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
-import {
-  BASE62_ALPHABET,
-  createAuthenticator,
-  createKeyManager,
-  keyChecksum,
-  MemoryKeyStore,
-} from '@orkesta/auth';
+import { createAuthenticator, createKeyManager, keyChecksum, MemoryKeyStore } from '@orkesta/auth';
 import {
   formatInteger,
   formatMegabytes,
@@ -40,6 +34,9 @@ import {
   runAlone,
   verdictRow,
 } from './common.mjs';
+
+/** The key format's base62 alphabet: digits, upper case, lower case. */
+const BASE62_ALPHABET = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 
 /** Characters of a key's id and secret, as the key format has them. */
 const ID_LENGTH = 12;

@@ -15,8 +15,8 @@ import {
   createKeyManager,
   MemoryKeyStore,
   MemoryRateLimiter,
-  rateLimitRule,
 } from '@orkesta/auth';
+import { rateLimitRule } from '@orkesta/auth/store';
 import { RedisRateLimiter } from '@orkesta/auth-redis';
 import { Redis } from 'ioredis';
 import { Bench } from 'tinybench';

@@ -10,7 +10,8 @@
 
 import { hash } from 'node:crypto';
 import { once } from 'node:events';
-import { generateApiKey, KeyHasher, MemoryKeyStore, parseApiKey } from '@orkesta/auth';
+import { generateApiKey, MemoryKeyStore, parseApiKey } from '@orkesta/auth';
+import { KeyHasher } from '@orkesta/auth/store';
 
 /** The one route of every benchmark app. */
 export const ROUTE = '/v1/accounts';

@@ -56,6 +56,14 @@ export interface ContractExpectation {
   readonly rateLimitPolicy?: string | null;
   /** `RateLimit` value (a pattern when it depends on earlier rows), or `null` for none. */
   readonly rateLimit?: string | RegExp | null;
+  /**
+   * Every hook the request fires, in order, the same on every adapter: `authenticated KEY`,
+   * `rejected <code> KEY`, `error <operation> KEY`, `insecure KEY`, where `KEY` is the id of the
+   * row's key and `-` stands for no key id.
+   */
+  readonly hooks: readonly string[];
+  /** Whether the row's key counts as used: its last-used time is written to the store. */
+  readonly lastUsed: boolean;
 }
 
 export interface ContractCase {
@@ -69,33 +77,60 @@ const invalidRequest = `${bare}, error="invalid_request"`;
 const invalidToken = `${bare}, error="invalid_token"`;
 const insufficient = (scope: string) => `${bare}, error="insufficient_scope", scope="${scope}"`;
 
-const malformed = (
+/** Hooks of a request refused before its key was proven: `onRejected` only. */
+const rejectedOnly = (code: string, withKeyId: boolean) => ({
+  hooks: [`rejected ${code} ${withKeyId ? 'KEY' : '-'}`],
+  lastUsed: false,
+});
+
+/** Hooks of a request whose key was proven, then refused: authenticated, rejected; a use. */
+const provenThenRejected = (code: string) => ({
+  hooks: ['authenticated KEY', `rejected ${code} KEY`],
+  lastUsed: true,
+});
+
+/** `malformed_authorization_header` with the given challenge. */
+const refusedHeader =
+  (challenge: string) =>
+  (name: string, authorization: (keys: ContractKeys) => string | string[]): ContractCase => ({
+    name,
+    request: { path: '/read', authorization },
+    expect: {
+      status: 401,
+      code: 'malformed_authorization_header',
+      wwwAuthenticate: challenge,
+      retryAfter: null,
+      ...rejectedOnly('malformed_authorization_header', false),
+    },
+  });
+
+/** A broken Bearer header (or none usable): `error="invalid_request"`. */
+const malformed = refusedHeader(invalidRequest);
+
+/** A header of another scheme: no credentials of ours, so a bare challenge (RFC 6750 §3.1). */
+const otherScheme = refusedHeader(bare);
+
+/** `invalid_api_key`; `withKeyId` when the token got as far as a well-formed key id. */
+const invalid = (
   name: string,
   authorization: (keys: ContractKeys) => string | string[],
+  withKeyId = false,
 ): ContractCase => ({
   name,
   request: { path: '/read', authorization },
   expect: {
     status: 401,
-    code: 'malformed_authorization_header',
-    wwwAuthenticate: invalidRequest,
+    code: 'invalid_api_key',
+    wwwAuthenticate: invalidToken,
     retryAfter: null,
+    ...rejectedOnly('invalid_api_key', withKeyId),
   },
-});
-
-const invalid = (
-  name: string,
-  authorization: (keys: ContractKeys) => string | string[],
-): ContractCase => ({
-  name,
-  request: { path: '/read', authorization },
-  expect: { status: 401, code: 'invalid_api_key', wwwAuthenticate: invalidToken, retryAfter: null },
 });
 
 const admitted = (name: string, request: ContractRequest, scope: string): ContractCase => ({
   name,
   request,
-  expect: { status: 200, scope },
+  expect: { status: 200, scope, hooks: ['authenticated KEY'], lastUsed: true },
 });
 
 type Authorization = (keys: ContractKeys) => string;
@@ -108,19 +143,38 @@ const refused = (
 ): ContractCase => ({
   name,
   request: { path: '/read', authorization },
-  expect: { status: 401, code, wwwAuthenticate: invalidToken, retryAfter: null },
+  expect: {
+    status: 401,
+    code,
+    wwwAuthenticate: invalidToken,
+    retryAfter: null,
+    ...rejectedOnly(code, true),
+  },
 });
 
 const storeFails = (name: string, authorization: Authorization): ContractCase => ({
   name,
   request: { path: '/read', authorization },
-  expect: { status: 503, code: 'auth_unavailable', wwwAuthenticate: null, retryAfter: '7' },
+  expect: {
+    status: 503,
+    code: 'auth_unavailable',
+    wwwAuthenticate: null,
+    retryAfter: '7',
+    hooks: ['error lookup KEY', 'rejected auth_unavailable KEY'],
+    lastUsed: false,
+  },
 });
 
 const workspaceMismatch = (name: string, authorization: Authorization): ContractCase => ({
   name,
   request: { path: `/workspaces/${OTHER_WORKSPACE}/read`, authorization },
-  expect: { status: 403, code: 'workspace_mismatch', wwwAuthenticate: null, retryAfter: null },
+  expect: {
+    status: 403,
+    code: 'workspace_mismatch',
+    wwwAuthenticate: null,
+    retryAfter: null,
+    ...provenThenRejected('workspace_mismatch'),
+  },
 });
 
 /** A key whose own rate (1 an hour) its one request has used. */
@@ -134,6 +188,7 @@ const overItsRate = (name: string, authorization: Authorization): ContractCase =
     retryAfter: '3600',
     rateLimitPolicy: '"key";q=1;w=3600',
     rateLimit: '"key";r=0;t=3600',
+    ...provenThenRejected('rate_limit_exceeded'),
   },
 });
 
@@ -146,6 +201,8 @@ const withRateFields = (name: string, authorization: Authorization): ContractCas
     scope: 'read-write',
     rateLimitPolicy: `"read-write";q=${READ_WRITE_RATE.limit};w=${READ_WRITE_RATE.windowSeconds}`,
     rateLimit: /^"read-write";r=\d+;t=\d+$/,
+    hooks: ['authenticated KEY'],
+    lastUsed: true,
   },
 });
 
@@ -156,7 +213,12 @@ const belowScope = (
 ): ContractCase => ({
   name,
   request,
-  expect: { status: 403, code: 'insufficient_scope', wwwAuthenticate: insufficient(scope) },
+  expect: {
+    status: 403,
+    code: 'insufficient_scope',
+    wwwAuthenticate: insufficient(scope),
+    ...provenThenRejected('insufficient_scope'),
+  },
 });
 
 /**
@@ -168,32 +230,64 @@ export const CONTRACT_CASES: readonly ContractCase[] = [
   {
     name: 'plain HTTP with a valid key is refused before the key is read',
     request: { path: '/read', authorization: (k) => `Bearer ${k.readOnly}`, plainHttp: true },
-    expect: { status: 403, code: 'https_required', wwwAuthenticate: null, retryAfter: null },
+    expect: {
+      status: 403,
+      code: 'https_required',
+      wwwAuthenticate: null,
+      retryAfter: null,
+      // The key crossed the network in the clear: reported, after the refusal.
+      hooks: ['rejected https_required -', 'insecure KEY'],
+      lastUsed: false,
+    },
   },
   {
     name: 'plain HTTP without any key is refused for transport first',
     request: { path: '/read', plainHttp: true },
-    expect: { status: 403, code: 'https_required', wwwAuthenticate: null },
+    expect: {
+      status: 403,
+      code: 'https_required',
+      wwwAuthenticate: null,
+      ...rejectedOnly('https_required', false),
+    },
   },
   // extract
   {
     name: 'no Authorization header',
     request: { path: '/read' },
-    expect: { status: 401, code: 'missing_api_key', wwwAuthenticate: bare, retryAfter: null },
+    expect: {
+      status: 401,
+      code: 'missing_api_key',
+      wwwAuthenticate: bare,
+      retryAfter: null,
+      ...rejectedOnly('missing_api_key', false),
+    },
   },
   {
     name: 'a key sent only in the query string is ignored',
     request: { path: '/read?api_key=ork_live_000000000000_00000000000000000000000000000000000000' },
-    expect: { status: 401, code: 'missing_api_key', wwwAuthenticate: bare },
+    expect: {
+      status: 401,
+      code: 'missing_api_key',
+      wwwAuthenticate: bare,
+      ...rejectedOnly('missing_api_key', false),
+    },
   },
   malformed('empty Authorization header', () => ''),
   malformed('"Bearer" with nothing after it', () => 'Bearer'),
   malformed('"Bearer" and spaces only', () => 'Bearer    '),
-  malformed('Basic scheme', (k) => `Basic ${Buffer.from(`user:${k.readOnly}`).toString('base64')}`),
-  malformed('Token scheme', (k) => `Token ${k.readOnly}`),
-  malformed('"Bearerx" scheme', (k) => `Bearerx ${k.readOnly}`),
-  malformed('"XBearer" scheme', (k) => `XBearer ${k.readOnly}`),
-  malformed('no space after the scheme', (k) => `Bearer${k.readOnly}`),
+  otherScheme(
+    'Basic scheme',
+    (k) => `Basic ${Buffer.from(`user:${k.readOnly}`).toString('base64')}`,
+  ),
+  otherScheme('Token scheme', (k) => `Token ${k.readOnly}`),
+  otherScheme('"Bearerx" scheme', (k) => `Bearerx ${k.readOnly}`),
+  otherScheme('"XBearer" scheme', (k) => `XBearer ${k.readOnly}`),
+  otherScheme('"Bearer2" scheme', (k) => `Bearer2 ${k.readOnly}`),
+  otherScheme(
+    'another scheme, longer than the header may be',
+    (k) => `Basic ${k.readOnly}${'A'.repeat(6_000)}`,
+  ),
+  otherScheme('no space after the scheme', (k) => `Bearer${k.readOnly}`),
   malformed('a tab after the scheme', (k) => `Bearer\t${k.readOnly}`),
   malformed(
     'characters outside b64token',
@@ -249,6 +343,7 @@ export const CONTRACT_CASES: readonly ContractCase[] = [
       wwwAuthenticate: null,
       retryAfter: '6',
       rateLimitPolicy: null,
+      ...rejectedOnly('too_many_failed_attempts', false),
     },
   },
   admitted(
@@ -264,8 +359,8 @@ export const CONTRACT_CASES: readonly ContractCase[] = [
   invalid('wrong prefix', (k) => `Bearer orq${k.readOnly.slice(3)}`),
   invalid('a key cut short', (k) => `Bearer ${k.readOnly.slice(0, -1)}`),
   // lookup
-  invalid('unknown key id', (k) => `Bearer ${k.unknownId}`),
-  invalid('right id, wrong secret', (k) => `Bearer ${k.wrongSecret}`),
+  invalid('unknown key id', (k) => `Bearer ${k.unknownId}`, true),
+  invalid('right id, wrong secret', (k) => `Bearer ${k.wrongSecret}`, true),
   storeFails('the store fails: fail closed with 503', (k) => `Bearer ${k.storeFails}`),
   // status
   refused('revoked key', 'api_key_revoked', (k) => `Bearer ${k.revoked}`),
@@ -286,7 +381,14 @@ export const CONTRACT_CASES: readonly ContractCase[] = [
   {
     name: 'an admitted key without a rate carries none',
     request: { path: '/read', authorization: (k) => `Bearer ${k.readOnly}` },
-    expect: { status: 200, scope: 'read-only', rateLimitPolicy: null, rateLimit: null },
+    expect: {
+      status: 200,
+      scope: 'read-only',
+      rateLimitPolicy: null,
+      rateLimit: null,
+      hooks: ['authenticated KEY'],
+      lastUsed: true,
+    },
   },
   // scope
   belowScope(

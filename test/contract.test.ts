@@ -9,6 +9,12 @@ import type { ContractFixture } from './fixtures.js';
 import { createContractFixture, SIGNED_AUDIENCE, SIGNED_ISSUER, WORKSPACE } from './fixtures.js';
 import { send } from './http.js';
 
+/** The key id in a row's Authorization value, opaque (`ork_…`) or signed (`orks_…`). */
+function keyIdOf(authorization: string | string[] | undefined): string | undefined {
+  if (typeof authorization !== 'string') return undefined;
+  return /\borks?_(?:live|test)_([0-9A-Za-z]{12})_/.exec(authorization)?.[1];
+}
+
 /** Every adapter runs the same table; issue by issue, more adapters join this list. */
 const ADAPTERS: readonly AdapterHarness[] = [
   expressHarness,
@@ -39,6 +45,10 @@ describe.each(ADAPTERS)('behaviour contract over $name', (harness) => {
   });
 
   it.each(CONTRACT_CASES)('$name', async ({ request, expect: expected }) => {
+    const { captured, authenticator } = fixture;
+    // What earlier requests left pending is written first, so this row sees only its own.
+    await authenticator.flushLastUsed();
+    const [eventsBefore, writesBefore] = [captured.events.length, captured.lastUsed.length];
     const res = await sendContractRequest(app.baseUrl, request, fixture.keys);
 
     expect(res.status).toBe(expected.status);
@@ -46,6 +56,7 @@ describe.each(ADAPTERS)('behaviour contract over $name', (harness) => {
       expect(res.json).toMatchObject({ workspaceId: WORKSPACE, scope: expected.scope });
     } else {
       expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+      expect(res.headers['cache-control']).toBe('no-store');
       expect(res.json).toEqual({
         type: `urn:orkesta-auth:error:${expected.code}`,
         title: expect.any(String),
@@ -70,6 +81,18 @@ describe.each(ADAPTERS)('behaviour contract over $name', (harness) => {
     }
     const wire = res.text + JSON.stringify(res.headers);
     for (const secret of fixture.secrets) expect(wire).not.toContain(secret);
+
+    // The same hooks, in the same order, and the same store writes on every adapter.
+    const keyId = keyIdOf(request.authorization?.(fixture.keys));
+    const hooks = expected.hooks.map((hook) => hook.replace('KEY', keyId ?? '(no key)'));
+    const events = () => captured.events.slice(eventsBefore);
+    // A key sent over plain HTTP is checked after the answer: wait for its report.
+    if (hooks.some((hook) => hook.startsWith('insecure '))) {
+      await vi.waitFor(() => expect(events()).toHaveLength(hooks.length));
+    }
+    expect(events()).toEqual(hooks);
+    await authenticator.flushLastUsed();
+    expect(captured.lastUsed.slice(writesBefore).flat()).toEqual(expected.lastUsed ? [keyId] : []);
   });
 
   it("serves the issuer's JWKS on a public route: public keys only, cacheable", async () => {
@@ -105,32 +128,45 @@ describe.each(ADAPTERS)('behaviour contract over $name', (harness) => {
 
   it('reports to hooks and logs by key id, never with a secret', async () => {
     const { captured, keys } = fixture;
-    const before = { rejected: captured.rejected.length, errors: captured.errors.length };
-    const secure = { 'X-Forwarded-Proto': 'https' };
-    const call = (authorization?: string) =>
+    const before = {
+      authenticated: captured.authenticated.length,
+      rejected: captured.rejected.length,
+      errors: captured.errors.length,
+      insecure: captured.insecure.length,
+    };
+    const call = (authorization?: string, secure = true) =>
       send(app.baseUrl, {
         path: '/read',
-        headers: authorization === undefined ? secure : { ...secure, Authorization: authorization },
+        headers: {
+          ...(secure ? { 'X-Forwarded-Proto': 'https' } : {}),
+          ...(authorization === undefined ? {} : { Authorization: authorization }),
+        },
       });
     await call(`Bearer ${keys.readOnly}`);
     await call();
     await call(`Bearer ${keys.wrongSecret}`);
     await call(`Bearer ${keys.revoked}`);
     await call(`Bearer ${keys.storeFails}`);
-    const readOnlyId = keys.readOnly.split('_')[2];
-    expect(captured.authenticated.map((event) => event.key.keyId)).toContain(readOnlyId);
-    // The table's plain-HTTP row sent the read-only key in the clear.
-    expect(captured.insecure.map((event) => event.keyId)).toEqual([readOnlyId]);
+    await call(`Bearer ${keys.readOnly}`, false);
+    const readOnlyId = keyIdOf(keys.readOnly);
+    await vi.waitFor(() => expect(captured.insecure).toHaveLength(before.insecure + 1));
+    expect(captured.insecure.slice(before.insecure).map((event) => event.keyId)).toEqual([
+      readOnlyId,
+    ]);
+    expect(captured.authenticated.slice(before.authenticated).map((e) => e.key.keyId)).toEqual([
+      readOnlyId,
+    ]);
     expect(
       captured.rejected.slice(before.rejected).map((event) => [event.code, event.keyId]),
     ).toEqual([
       ['missing_api_key', undefined],
       ['invalid_api_key', readOnlyId],
-      ['api_key_revoked', keys.revoked.split('_')[2]],
-      ['auth_unavailable', keys.storeFails.split('_')[2]],
+      ['api_key_revoked', keyIdOf(keys.revoked)],
+      ['auth_unavailable', keyIdOf(keys.storeFails)],
+      ['https_required', undefined],
     ]);
     expect(captured.errors.slice(before.errors).map((entry) => entry.context)).toEqual([
-      { operation: 'lookup', keyId: keys.storeFails.split('_')[2] },
+      { operation: 'lookup', keyId: keyIdOf(keys.storeFails) },
     ]);
     const everything =
       JSON.stringify(captured) +

@@ -17,11 +17,11 @@ import {
   generateApiKey,
   generateSigningKey,
   KEY_LENGTH,
-  KeyHasher,
   keyChecksum,
   MemoryKeyStore,
   SIGNED_KEY_TYPE,
 } from '@orkesta/auth';
+import { KeyHasher } from '@orkesta/auth/store';
 import { SignJWT } from 'jose';
 
 export const REALM = 'orkesta-test';
@@ -95,6 +95,13 @@ export const THROTTLED_ADDRESS = '203.0.113.50';
 export const READ_WRITE_RATE = { limit: 1_000, windowSeconds: 60 } as const;
 
 export interface CapturedOutput {
+  /**
+   * Every hook call, in order: `authenticated <keyId>`, `rejected <code> <keyId or ->`,
+   * `error <operation> <keyId or ->`, `insecure <keyId>`.
+   */
+  readonly events: string[];
+  /** The key ids of each last-used batch the store was given. */
+  readonly lastUsed: string[][];
   readonly authenticated: AuthenticatedEvent[];
   readonly rejected: RejectedEvent[];
   readonly errors: { error: unknown; context: ErrorContext }[];
@@ -134,9 +141,15 @@ type Issue = (
 /** A store whose lookups fail for the ids in `failing`, as a dead database would. */
 class FaultyStore extends MemoryKeyStore {
   readonly failing = new Set<string>();
+  /** The key ids of every last-used batch written, in order. */
+  readonly lastUsedBatches: string[][] = [];
   override async findById(id: string) {
     if (this.failing.has(id)) throw new Error(`connection refused while reading ${id}`);
     return super.findById(id);
+  }
+  override async recordLastUsed(batch: ReadonlyMap<string, Date>) {
+    this.lastUsedBatches.push([...batch.keys()]);
+    return super.recordLastUsed(batch);
   }
 }
 
@@ -186,7 +199,15 @@ export async function createContractFixture(): Promise<ContractFixture> {
   };
   now = T0 + 5_000;
 
-  const captured: CapturedOutput = { authenticated: [], rejected: [], errors: [], insecure: [] };
+  const captured: CapturedOutput = {
+    events: [],
+    lastUsed: store.lastUsedBatches,
+    authenticated: [],
+    rejected: [],
+    errors: [],
+    insecure: [],
+  };
+  const { events } = captured;
   const authenticator = createAuthenticator({
     store,
     changeFeed,
@@ -199,10 +220,22 @@ export async function createContractFixture(): Promise<ContractFixture> {
     // Room for the table's own failures from loopback; the throttled address has used it all.
     failedAttempts: { limit: 100, windowSeconds: 600 },
     hooks: {
-      onAuthenticated: (event) => captured.authenticated.push(event),
-      onRejected: (event) => captured.rejected.push(event),
-      onError: (error, context) => captured.errors.push({ error, context }),
-      onInsecureKey: (event) => captured.insecure.push(event),
+      onAuthenticated: (event) => {
+        captured.authenticated.push(event);
+        events.push(`authenticated ${event.key.keyId}`);
+      },
+      onRejected: (event) => {
+        captured.rejected.push(event);
+        events.push(`rejected ${event.code} ${event.keyId ?? '-'}`);
+      },
+      onError: (error, context) => {
+        captured.errors.push({ error, context });
+        events.push(`error ${context.operation} ${context.keyId ?? '-'}`);
+      },
+      onInsecureKey: (event) => {
+        captured.insecure.push(event);
+        events.push(`insecure ${event.keyId}`);
+      },
     },
   });
   // The rate-limited keys have used their one request; the throttled address all its failures.
@@ -218,8 +251,15 @@ export async function createContractFixture(): Promise<ContractFixture> {
       ip: THROTTLED_ADDRESS,
     });
   }
-  captured.authenticated.length = 0;
-  captured.rejected.length = 0;
+  await authenticator.flushLastUsed();
+  for (const list of [
+    captured.events,
+    captured.lastUsed,
+    captured.authenticated,
+    captured.rejected,
+  ]) {
+    list.length = 0;
+  }
   const { signed, ...opaque } = keys;
   const secrets = [
     ...Object.values(opaque).flatMap((key: string) => [key, key.slice(22, 54)]),

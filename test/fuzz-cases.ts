@@ -117,27 +117,53 @@ export interface FuzzCase {
 
 export type Expected =
   | { readonly status: 200; readonly keyId: string }
-  | { readonly status: 401 | 403; readonly code: string };
+  | {
+      readonly status: 401 | 403;
+      readonly code: string;
+      /** The exact `WWW-Authenticate` value, or `null` for none (realm "api"). */
+      readonly challenge: string | null;
+    };
+
+const BARE = 'Bearer realm="api"';
+const INVALID_REQUEST = `${BARE}, error="invalid_request"`;
+const INVALID_TOKEN = `${BARE}, error="invalid_token"`;
 
 const SCOPE_RANK: Readonly<Record<Scope, number>> = { 'read-only': 0, 'read-write': 1, admin: 2 };
 
 /** The answer the README's error contract gives to `fuzzCase`, step by step. */
 export function expectedAnswer(fuzzCase: FuzzCase, keys: FuzzKeys): Expected {
-  if (!fuzzCase.secure) return { status: 403, code: 'https_required' };
+  if (!fuzzCase.secure) return { status: 403, code: 'https_required', challenge: null };
   const lines = fuzzCase.authorization;
-  if (lines.length === 0) return { status: 401, code: 'missing_api_key' };
+  if (lines.length === 0) return { status: 401, code: 'missing_api_key', challenge: BARE };
   const token = soleBearerToken(fuzzCase);
-  if (token === undefined) return { status: 401, code: 'malformed_authorization_header' };
+  if (token === undefined) {
+    // RFC 6750 §3.1: a header of another scheme carries no credentials of ours, so its
+    // challenge has no error code; a broken Bearer header (or several headers) has one.
+    const other = lines.length === 1 && namesOtherScheme(parsedFieldValue(lines[0]![1]));
+    return {
+      status: 401,
+      code: 'malformed_authorization_header',
+      challenge: other ? BARE : INVALID_REQUEST,
+    };
+  }
   const key = keys.byToken.get(token);
-  if (key === undefined) return { status: 401, code: 'invalid_api_key' };
-  if (key.state === 'revoked') return { status: 401, code: 'api_key_revoked' };
-  if (key.state === 'expired') return { status: 401, code: 'api_key_expired' };
+  if (key === undefined) return { status: 401, code: 'invalid_api_key', challenge: INVALID_TOKEN };
+  if (key.state === 'revoked') {
+    return { status: 401, code: 'api_key_revoked', challenge: INVALID_TOKEN };
+  }
+  if (key.state === 'expired') {
+    return { status: 401, code: 'api_key_expired', challenge: INVALID_TOKEN };
+  }
   const { route } = fuzzCase;
   if (route.workspace !== undefined && route.workspace !== FUZZ_WORKSPACE) {
-    return { status: 403, code: 'workspace_mismatch' };
+    return { status: 403, code: 'workspace_mismatch', challenge: null };
   }
   if (SCOPE_RANK[key.scope] < SCOPE_RANK[route.scope]) {
-    return { status: 403, code: 'insufficient_scope' };
+    return {
+      status: 403,
+      code: 'insufficient_scope',
+      challenge: `${BARE}, error="insufficient_scope", scope="${route.scope}"`,
+    };
   }
   return { status: 200, keyId: key.id };
 }
@@ -151,6 +177,26 @@ export function exposedKey(fuzzCase: FuzzCase, keys: FuzzKeys): FuzzKey | undefi
   if (fuzzCase.secure) return undefined;
   const token = soleBearerToken(fuzzCase);
   return token === undefined ? undefined : keys.byToken.get(token);
+}
+
+/**
+ * Whether the request's key is proven, which fires `onAuthenticated` whatever the route then
+ * decides: an issued, active key in one well-formed Bearer header over HTTPS.
+ */
+export function provesKey(fuzzCase: FuzzCase, keys: FuzzKeys): boolean {
+  if (!fuzzCase.secure) return false;
+  const token = soleBearerToken(fuzzCase);
+  return token !== undefined && keys.byToken.get(token)?.state === 'active';
+}
+
+/** RFC 7230 tchar: the characters of an auth-scheme. */
+const TCHAR = "!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+
+/** Whether a field value starts with an auth-scheme (RFC 7235 §2.1) other than Bearer. */
+function namesOtherScheme(value: string): boolean {
+  let end = 0;
+  while (end < value.length && TCHAR.includes(value[end]!)) end++;
+  return end > 0 && value.slice(0, end).toLowerCase() !== 'bearer';
 }
 
 /** The token of the one well-formed `Authorization: Bearer` line; `undefined` for anything else. */

@@ -240,3 +240,29 @@ describe('README claims', () => {
     expect((other.json as { code: string }).code).toBe('workspace_mismatch');
   });
 });
+
+describe('what each adapter re-exports of the core', () => {
+  it.each(['express', 'koa', 'nest'])(
+    "the %s README names exactly the core's names its package re-exports",
+    (adapter) => {
+      const text = readFileSync(
+        new URL(`../packages/${adapter}/README.md`, import.meta.url),
+        'utf8',
+      ).replace(/\s+/g, ' ');
+      const sentence = text.slice(
+        text.indexOf('Re-exported from the core:'),
+        text.indexOf('Everything else is imported'),
+      );
+      const documented = [...sentence.matchAll(/`([\w$]+)`/g)].map((m) => m[1]!);
+      const report = readFileSync(
+        new URL(`../packages/${adapter}/api-report.md`, import.meta.url),
+        'utf8',
+      );
+      const reExported = [
+        ...report.matchAll(/^### `([\w$]+)`\n\nRe-exported from `@orkesta\/auth`\.$/gm),
+      ].map((m) => m[1]!);
+      expect(reExported.length).toBeGreaterThan(20);
+      expect(documented.sort()).toEqual(reExported.sort());
+    },
+  );
+});

@@ -13,8 +13,10 @@ const available = (await serviceAvailable('postgres')) && (await serviceAvailabl
 const cleanup = useCleanup();
 
 /** A store and a Redis change feed of their own, on the shared schema and channel. */
-const connections = (schema: string, channel: string) =>
-  instanceConnections(cleanup, schema, channel);
+const connections = async (schema: string, channel: string) => {
+  const { store, changeFeed } = await instanceConnections(cleanup, schema, channel);
+  return { store, changeFeed };
+};
 
 describe.skipIf(!available)(
   'signed keys across instances: an issuer serving its JWKS, an edge verifying against its URL',
