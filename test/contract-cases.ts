@@ -199,17 +199,28 @@ const withRateFields = (name: string, authorization: Authorization): ContractCas
   expect: {
     status: 200,
     scope: 'read-write',
-    rateLimitPolicy: `"read-write";q=${READ_WRITE_RATE.limit};w=${READ_WRITE_RATE.windowSeconds}`,
-    rateLimit: /^"read-write";r=\d+;t=\d+$/,
+    ...readWriteRateFields,
     hooks: ['authenticated KEY'],
     lastUsed: true,
   },
 });
 
+/** The RateLimit fields of a read-write key (its scope has a rate), or none for other keys. */
+const readWriteRateFields = {
+  rateLimitPolicy: `"read-write";q=${READ_WRITE_RATE.limit};w=${READ_WRITE_RATE.windowSeconds}`,
+  rateLimit: /^"read-write";r=\d+;t=\d+$/,
+} as const;
+const noRateFields = { rateLimitPolicy: null, rateLimit: null } as const;
+
+/**
+ * A key refused by the scope step, which runs after the rate step: a key whose scope has a rate
+ * has used one request of it, and the refusal carries its RateLimit fields as an admission would.
+ */
 const belowScope = (
   name: string,
   request: ContractRequest,
   scope: 'read-write' | 'admin',
+  rateFields: typeof readWriteRateFields | typeof noRateFields,
 ): ContractCase => ({
   name,
   request,
@@ -217,6 +228,7 @@ const belowScope = (
     status: 403,
     code: 'insufficient_scope',
     wwwAuthenticate: insufficient(scope),
+    ...rateFields,
     ...provenThenRejected('insufficient_scope'),
   },
 });
@@ -395,11 +407,13 @@ export const CONTRACT_CASES: readonly ContractCase[] = [
     'read-only key on a read-write route',
     { method: 'POST', path: '/write', authorization: (k) => `Bearer ${k.readOnly}` },
     'read-write',
+    noRateFields,
   ),
   belowScope(
     'read-write key on an admin route',
     { path: '/admin', authorization: (k) => `Bearer ${k.readWrite}` },
     'admin',
+    readWriteRateFields,
   ),
   admitted(
     'read-only key on a read-only route',
@@ -511,5 +525,6 @@ export const CONTRACT_CASES: readonly ContractCase[] = [
     'signed: read-only key on a read-write route',
     { method: 'POST', path: '/write', authorization: (k) => `Bearer ${k.signed.readOnly}` },
     'read-write',
+    noRateFields,
   ),
 ];

@@ -14,6 +14,7 @@ import {
   MemoryKeyStore,
   MemoryRateLimiter,
 } from '@orkesta/auth';
+import { ErrorRenderer } from '@orkesta/auth/adapter';
 import { describeKeyStore } from '@orkesta/auth/testing';
 import * as express from '@orkesta/auth-express';
 import * as koa from '@orkesta/auth-koa';
@@ -28,7 +29,8 @@ import { afterAll, describe, expect, it } from 'vitest';
  * Every options object the project accepts refuses an unknown key where it is created, with a
  * `ConfigurationError` naming the key (`option`) and the known one it most likely meant
  * (`suggestion`): a typo must never turn a check off. One row per options object, nested ones
- * included; each row passes alone.
+ * included; each row passes alone. The CLI package's two (`openKeyStore`, `parseStoreSpec`) are
+ * tried in its own tests (packages/cli/test/open-store.test.ts, store-spec.test.ts).
  */
 
 const store = new MemoryKeyStore();
@@ -125,6 +127,16 @@ const CASES: readonly [
     'hashing.pepper.secret',
   ],
   [
+    'hashing.previousPeppers[i]',
+    () =>
+      createAuthenticator({
+        store,
+        hashing: { previousPeppers: [{ id: 'p0', secret: 'x'.repeat(16), sceret: 1 }] } as Loose,
+      }),
+    'hashing.previousPeppers[0].sceret',
+    'hashing.previousPeppers[0].secret',
+  ],
+  [
     'signedKeys',
     () =>
       createAuthenticator({ store, signedKeys: { ...signedKeys, algorithm: ['EdDSA'] } as Loose }),
@@ -181,6 +193,7 @@ const CASES: readonly [
     'algorithm',
   ],
   ['jwksResponse', () => jwksResponse(jwks, { maxAge: 60 } as Loose), 'maxAge', 'maxAgeSeconds'],
+  ['ErrorRenderer', () => new ErrorRenderer({ relm: 'api' } as Loose), 'relm', 'realm'],
   [
     'MemoryRateLimiter',
     () => new MemoryRateLimiter({ maxBucket: 5 } as Loose),
@@ -331,6 +344,31 @@ describe('strict options: a misspelt key throws where the options are given', ()
       option: 'requireHTTPS',
       suggestion: 'requireHttps',
     });
+  });
+
+  it('a middleware refusing its own options has not subscribed to the change feed', () => {
+    // A Redis feed opens a connection when subscribed: a refusal after that would leave it open.
+    let subscribed = 0;
+    const changeFeed = {
+      subscribe: () => {
+        subscribed++;
+        return () => {};
+      },
+      publish: async () => {},
+    };
+    const attempts = [
+      () => express.orkestaAuth({ store, changeFeed, workspace: 'ws_1' } as Loose),
+      () => express.orkestaAuth({ store, changeFeed, onFailure: 'throw' } as Loose),
+      () => koa.orkestaAuth({ store, changeFeed, workspace: 'ws_1' } as Loose),
+      () => koa.orkestaAuth({ store, changeFeed, onFailure: 'next' } as Loose),
+    ];
+    for (const attempt of attempts) {
+      expect(attempt).toThrow(ConfigurationError);
+    }
+    expect(subscribed).toBe(0);
+    // The feed is the kind the middleware subscribes to when its options are right.
+    express.orkestaAuth({ store, changeFeed });
+    expect(subscribed).toBe(1);
   });
 
   it('PostgreSQL migrate({ … }) rejects a misspelt option before it connects', async () => {

@@ -69,7 +69,8 @@ export function middlewareOptions<Request, FailureMode extends string>(
   if (options === null || typeof options !== 'object') {
     throw new ConfigurationError('the middleware needs options: at least { store }');
   }
-  const authenticator = authenticatorFromOptions(options, ['workspace', 'onFailure']);
+  // The adapter's own options first: building the authenticator subscribes to its change feed
+  // (a Redis feed opens a connection), which a refusal after it would leave open.
   const { workspace, onFailure = 'respond' } = options;
   if (workspace !== undefined && typeof workspace !== 'function') {
     throw new ConfigurationError('workspace must be a function (request) => string | undefined');
@@ -77,5 +78,6 @@ export function middlewareOptions<Request, FailureMode extends string>(
   if (onFailure !== 'respond' && onFailure !== handOver) {
     throw new ConfigurationError(`onFailure must be "respond" or "${handOver}"`);
   }
+  const authenticator = authenticatorFromOptions(options, ['workspace', 'onFailure']);
   return { authenticator, workspace, onFailure };
 }

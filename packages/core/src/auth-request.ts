@@ -38,7 +38,15 @@ export type AuthResult =
       /** Response headers for an admitted request: the `RateLimit` fields, when enabled. */
       readonly headers?: Readonly<Record<string, string>> | undefined;
     }
-  | { readonly ok: false; readonly error: AnyAuthError };
+  | {
+      readonly ok: false;
+      readonly error: AnyAuthError;
+      /**
+       * Headers to send with the refusal besides those `render` gives: the `RateLimit` fields
+       * when the rate step admitted the request and a later step (scope) refused it.
+       */
+      readonly headers?: Readonly<Record<string, string>> | undefined;
+    };
 
 /** What a route requires of an authenticated key. */
 export interface AccessRequirement {

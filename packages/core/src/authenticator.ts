@@ -233,7 +233,9 @@ export class Authenticator {
   #afterRate(key: AuthenticatedKey, rate: RateAnswer, request: AuthRequest): AuthResult {
     if (isAuthError(rate)) return this.#refuse(rate, request);
     const denied = scopeError(key, request.requiredScope);
-    if (denied !== undefined) return this.#refuse(denied, request);
+    // The request has used its rate either way: a refusal tells the client so, as an admission
+    // does, and as a `requireScope` refusal after an admitting middleware does.
+    if (denied !== undefined) return this.#refuse(denied, request, rate);
     return rate === undefined ? { ok: true, key } : { ok: true, key, headers: rate };
   }
 
@@ -291,13 +293,17 @@ export class Authenticator {
   }
 
   /** A refusal, and what it leaves behind: a failed attempt of the client address, `onRejected`. */
-  #refuse(error: AnyAuthError, request: AuthRequest): AuthResult {
+  #refuse(
+    error: AnyAuthError,
+    request: AuthRequest,
+    headers?: Readonly<Record<string, string>>,
+  ): AuthResult {
     const { throttle } = this.#settings;
     if (throttle !== undefined && FAILED_ATTEMPT_CODES.has(error.code)) {
       throttle.recordFailure(request.ip, this.#now());
     }
     this.#hooks.rejected(error, request);
-    return { ok: false, error };
+    return headers === undefined ? { ok: false, error } : { ok: false, error, headers };
   }
 }
 

@@ -57,10 +57,15 @@ export class KeyHasher {
       throw new ConfigurationError('hashing.previousPeppers must be a list of peppers');
     }
     const peppers = new Map<string, Buffer>();
-    const all = [...(options.pepper ? [options.pepper] : []), ...(options.previousPeppers ?? [])];
-    for (const pepper of all) {
+    const all: [Pepper, string][] = [
+      ...(options.pepper ? [[options.pepper, 'hashing.pepper'] as [Pepper, string]] : []),
+      ...(options.previousPeppers ?? []).map(
+        (pepper, i) => [pepper, `hashing.previousPeppers[${i}]`] as [Pepper, string],
+      ),
+    ];
+    for (const [pepper, path] of all) {
       if (pepper !== null && typeof pepper === 'object') {
-        rejectUnknownOptions(pepper, ['id', 'secret'], 'hashing.pepper');
+        rejectUnknownOptions(pepper, ['id', 'secret'], path);
       }
       if (pepper === null || typeof pepper !== 'object' || !PEPPER_ID.test(String(pepper.id))) {
         throw new ConfigurationError(

@@ -69,12 +69,21 @@ const MAX_WINDOW_SECONDS = 366 * 86_400;
 const MAX_LIMIT = 1_000_000_000;
 const MAX_RATE_PER_SECOND = 100_000;
 
-/** Checks a policy and precomputes its rule; throws `ConfigurationError` saying what is wrong. */
-export function rateLimitRule(policy: RateLimitPolicy, name: string, where: string): RateLimitRule {
+/**
+ * Checks a policy and precomputes its rule; throws `ConfigurationError` saying what is wrong.
+ * A policy given as an option (`unknownFields: 'refuse'`, the default) may hold no other field;
+ * one read back from a store (`'ignore'`) may, as a stored record may hold columns of its own.
+ */
+export function rateLimitRule(
+  policy: RateLimitPolicy,
+  name: string,
+  where: string,
+  unknownFields: 'refuse' | 'ignore' = 'refuse',
+): RateLimitRule {
   if (policy === null || typeof policy !== 'object') {
     throw new ConfigurationError(`${where} must be { limit, windowSeconds, burst? }`);
   }
-  rejectUnknownOptions(policy, POLICY_FIELDS, where);
+  if (unknownFields === 'refuse') rejectUnknownOptions(policy, POLICY_FIELDS, where);
   const { limit, windowSeconds } = policy;
   const burst = policy.burst ?? limit;
   const integer = (value: unknown, field: string, max: number) => {

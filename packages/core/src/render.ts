@@ -1,5 +1,6 @@
 import type { AuthError } from './errors.js';
 import { ConfigurationError, InsufficientScopeError } from './errors.js';
+import { optionsObject } from './options.js';
 
 /** An RFC 9457 problem details body, plus the stable `code`. */
 export interface ProblemDetails {
@@ -32,6 +33,8 @@ export interface RenderOptions {
   readonly problemTypeBase?: string;
 }
 
+const RENDER_OPTIONS: readonly (keyof RenderOptions)[] = ['realm', 'problemTypeBase'];
+
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
 export const DEFAULT_REALM = 'api';
 export const DEFAULT_PROBLEM_TYPE_BASE = 'urn:orkesta-auth:error:';
@@ -50,16 +53,22 @@ export class ErrorRenderer {
   readonly #typeBase: string;
   readonly #challenges: Readonly<Record<string, string>>;
 
-  constructor(options: RenderOptions = {}) {
+  constructor(options?: RenderOptions) {
+    const checked = optionsObject(
+      options,
+      RENDER_OPTIONS,
+      undefined,
+      '{ realm?, problemTypeBase? }',
+    );
     // `null` is a mistake, not a request for the default: only an absent option defaults.
-    const realm = options.realm === undefined ? DEFAULT_REALM : options.realm;
+    const realm = checked.realm === undefined ? DEFAULT_REALM : checked.realm;
     if (typeof realm !== 'string' || realm.length === 0 || !PRINTABLE_ASCII.test(realm)) {
       throw new ConfigurationError(
         'realm must be a non-empty string of printable ASCII characters',
       );
     }
     const typeBase =
-      options.problemTypeBase === undefined ? DEFAULT_PROBLEM_TYPE_BASE : options.problemTypeBase;
+      checked.problemTypeBase === undefined ? DEFAULT_PROBLEM_TYPE_BASE : checked.problemTypeBase;
     if (typeof typeBase !== 'string' || !PRINTABLE_ASCII.test(typeBase)) {
       throw new ConfigurationError(
         'problemTypeBase must be a string of printable ASCII characters',

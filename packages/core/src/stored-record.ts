@@ -73,7 +73,7 @@ export function decodeStoredKey(
   let rateRule = scopeRates?.[record.scope];
   if (record.rateLimit !== undefined && record.rateLimit !== null) {
     try {
-      rateRule = rateLimitRule(record.rateLimit, 'key', 'rateLimit');
+      rateRule = rateLimitRule(record.rateLimit, 'key', 'rateLimit', 'ignore');
     } catch (error) {
       throw new StoredRecordError(id, (error as Error).message);
     }

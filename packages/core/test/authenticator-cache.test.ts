@@ -102,6 +102,39 @@ describe('positive cache', () => {
     expect(calls.filter((c) => c === unknown.id)).toHaveLength(2);
   });
 
+  it('an entry is fresh until the instant ttlMs has passed, and stale at it', async () => {
+    const { auth, clock, calls, key, id } = await setup({ cache: { ttlMs: 1000 } });
+    await auth.authenticate(bearer(key));
+    clock.advance(999);
+    await auth.authenticate(bearer(key));
+    expect(calls).toEqual([id]);
+    clock.advance(1);
+    expect(codeOf(await auth.authenticate(bearer(key)))).toBe('ok');
+    expect(calls).toEqual([id, id]);
+  });
+
+  it('a cache hit makes the key recently used: the least recently used one is evicted', async () => {
+    const { auth, manager, calls, key, id } = await setup({ cache: { max: 2 } });
+    const b = await manager.create({ workspaceId: 'ws_1', name: 'b', scope: 'admin' });
+    const c = await manager.create({ workspaceId: 'ws_1', name: 'c', scope: 'admin' });
+    await auth.authenticate(bearer(key));
+    await auth.authenticate(bearer(b.key));
+    await auth.authenticate(bearer(key)); // a hit: now b is the least recently used
+    await auth.authenticate(bearer(c.key)); // evicts b
+    await auth.authenticate(bearer(key));
+    expect(calls).toEqual([id, b.record.id, c.record.id]);
+    await auth.authenticate(bearer(b.key));
+    expect(calls).toEqual([id, b.record.id, c.record.id, b.record.id]);
+  });
+
+  it('an admitted key without an expiry has expiresAt null', async () => {
+    const { auth, key } = await setup();
+    for (let i = 0; i < 2; i++) {
+      const result = await auth.authenticate(bearer(key));
+      expect(result.ok && result.key.expiresAt).toBeNull();
+    }
+  });
+
   it('bounds the cache by max entries', async () => {
     const { auth, manager, calls, key, id } = await setup({ cache: { max: 1 } });
     const other = await manager.create({ workspaceId: 'ws_1', name: 'b', scope: 'admin' });
@@ -131,6 +164,18 @@ describe('negative cache', () => {
     expect(calls).toEqual([id]);
     clock.advance(2);
     expect(codeOf(await auth.authenticate(bearer(token)))).toBe('invalid_api_key');
+    expect(calls).toEqual([id, id]);
+  });
+
+  it('an unknown id is remembered until the instant negativeTtlMs has passed', async () => {
+    const { auth, clock, calls } = await setup({ cache: { negativeTtlMs: 500 } });
+    const { token, id } = generateApiKey();
+    await auth.authenticate(bearer(token));
+    clock.advance(499);
+    await auth.authenticate(bearer(token));
+    expect(calls).toEqual([id]);
+    clock.advance(1);
+    await auth.authenticate(bearer(token));
     expect(calls).toEqual([id, id]);
   });
 
@@ -248,6 +293,37 @@ describe('invalidate', () => {
     expect(codeOf(await next)).toBe('api_key_revoked');
   });
 
+  it('invalidateAll during an in-flight lookup keeps that lookup out of the cache', async () => {
+    // What a feed asks for after a gap: a lookup under way may carry the state from before it.
+    const clock = fakeClock();
+    const store = new MemoryKeyStore();
+    const manager = createKeyManager({ store, now: clock.now });
+    const issued = await manager.create({ workspaceId: 'ws_1', name: 'erp', scope: 'admin' });
+    const { lookup, pending } = manualLookup(store);
+    const auth = createAuthenticator({ store: lookup, now: clock.now });
+
+    const first = auth.authenticate(bearer(issued.key));
+    await vi.waitFor(() => expect(pending).toHaveLength(1));
+    auth.invalidateAll();
+    pending[0]!.answer.resolve();
+    expect(codeOf(await first)).toBe('ok');
+
+    await manager.revoke(issued.record.id);
+    const next = auth.authenticate(bearer(issued.key));
+    await vi.waitFor(() => expect(pending).toHaveLength(2));
+    pending[1]!.answer.resolve();
+    expect(codeOf(await next)).toBe('api_key_revoked');
+  });
+
+  it('with cache: false, invalidate and invalidateAll are harmless and every request asks the store', async () => {
+    const { auth, calls, key, id } = await setup({ cache: false });
+    await auth.authenticate(bearer(key));
+    auth.invalidate(id);
+    auth.invalidateAll();
+    expect(codeOf(await auth.authenticate(bearer(key)))).toBe('ok');
+    expect(calls).toEqual([id, id]);
+  });
+
   it('through a change feed: a revocation published elsewhere takes effect at once', async () => {
     const { auth, manager, key, id, calls } = await (async () => {
       const clock = fakeClock();
@@ -336,6 +412,13 @@ describe('store failures fail closed', () => {
     expect(codeOf(await pending)).toBe('auth_unavailable');
   });
 
+  it('leaves no timer behind once the store has answered in time', async () => {
+    vi.useFakeTimers();
+    const auth = createAuthenticator({ store: { findById: async () => null }, lastUsed: false });
+    expect(codeOf(await auth.authenticate(bearer(generateApiKey().token)))).toBe('invalid_api_key');
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
   it('caches no failure: once the store recovers, the next request succeeds', async () => {
     const { store, key, id } = await setup();
     let down = true;
@@ -378,8 +461,13 @@ describe('malformed stored records are store faults (503), not 401s', () => {
     ['no workspace', storedKey({ workspaceId: undefined })],
     ['an empty workspace', storedKey({ workspaceId: '' })],
     ['an unknown scope', storedKey({ scope: 'superuser' })],
+    ['a scope in a list', storedKey({ scope: ['admin'] })],
     ['a hash in no known format', storedKey({ hash: 'md5$abc' })],
     ['a plaintext instead of a hash', storedKey({ hash: token })],
+    [
+      'a sha256 hash with a third part',
+      storedKey({ hash: `sha256$${Buffer.alloc(32).toString('base64url')}$junk` }),
+    ],
     ['a hash of an unknown pepper', storedKey({ hash: peppered })],
     ['an expiry that is not a date', storedKey({ expiresAt: 'soon' })],
     ['an expiry of the wrong type', storedKey({ expiresAt: { at: 1 } })],
@@ -406,6 +494,25 @@ describe('malformed stored records are store faults (503), not 401s', () => {
     expect((error as StoredRecordError).name).toBe('StoredRecordError');
     expect(context).toEqual({ operation: 'lookup', keyId: id });
     expect(JSON.stringify([String(error), context])).not.toContain(token);
+  });
+
+  it('a stored rate limit with a field of its own is read, not refused', async () => {
+    // Strictness is for options: a store may keep more in a record than the pipeline reads.
+    const store = new MemoryKeyStore();
+    const manager = createKeyManager({ store });
+    const issued = await manager.create({
+      workspaceId: 'ws_1',
+      name: 'erp',
+      scope: 'read-only',
+      rateLimit: { limit: 1, windowSeconds: 60 },
+    });
+    const record = await store.findById(issued.record.id);
+    const withExtra = { ...record!, rateLimit: { ...record!.rateLimit!, note: 'from an ORM' } };
+    const auth = createAuthenticator({ store: { findById: () => withExtra } });
+    const first = await auth.authenticate(bearer(issued.key));
+    expect(codeOf(first)).toBe('ok');
+    expect(first.ok && first.headers?.['RateLimit-Policy']).toBe('"key";q=1;w=60');
+    expect(codeOf(await auth.authenticate(bearer(issued.key)))).toBe('rate_limit_exceeded');
   });
 
   it('a well-formed record whose hash does not match is invalid_api_key', async () => {
@@ -527,8 +634,11 @@ describe('last used', () => {
     const revoked = await manager.create({ workspaceId: 'ws_1', name: 'b', scope: 'read-only' });
     await manager.revoke(revoked.record.id);
     const auth = createAuthenticator({ store });
-    await auth.authenticate(bearer(`${issued.key.slice(0, 22)}${revoked.key.slice(22)}`));
-    await auth.authenticate(bearer(revoked.key));
+    // A well-formed token of a known id with a wrong secret reaches compare and fails there.
+    expect(codeOf(await auth.authenticate(bearer(wrongSecret(issued.key))))).toBe(
+      'invalid_api_key',
+    );
+    expect(codeOf(await auth.authenticate(bearer(revoked.key)))).toBe('api_key_revoked');
     await auth.close();
     expect(record).not.toHaveBeenCalled();
   });

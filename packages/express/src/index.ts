@@ -223,12 +223,12 @@ function conclude(
   res: Response,
   next: NextFunction,
 ): void {
+  if (result.headers !== undefined) res.set(result.headers);
   if (result.ok) {
     const key = result.key;
     req.auth = key;
     if (context.perRequest) requestContexts.set(req, context);
     else if (principalContexts.get(key) !== context) principalContexts.set(key, context);
-    if (result.headers !== undefined) res.set(result.headers);
     next();
   } else {
     // authErrorHandler renders it with this authenticator's realm and problem type.

@@ -134,9 +134,9 @@ export function orkestaAuth(options: OrkestaAuthOptions): OrkestaAuthMiddleware 
     const workspaceId = workspace?.(ctx);
     const pending = authenticator.authenticateMaybeSync(new KoaAuthRequest(ctx, workspaceId));
     const result: AuthResult = pending instanceof Promise ? await pending : pending;
+    if (result.headers !== undefined) ctx.set(result.headers);
     if (!result.ok) return fail(context, result.error, ctx);
     ctx.state.auth = result.key;
-    if (result.headers !== undefined) ctx.set(result.headers);
     return next();
   };
   return Object.assign(middleware, { authenticator });

@@ -106,11 +106,11 @@ export class OrkestaAuthGuard implements CanActivate {
 
   /** Admits the request with its key, or throws the refusal with its headers set. */
   #conclude(result: AuthResult, request: PlatformRequest, response: PlatformResponse): true {
+    if (result.headers !== undefined) {
+      for (const name in result.headers) response.header(name, result.headers[name]!);
+    }
     if (result.ok) {
       request.auth = result.key;
-      if (result.headers !== undefined) {
-        for (const name in result.headers) response.header(name, result.headers[name]!);
-      }
       return true;
     }
     const rendered = this.authenticator.render(result.error);
