@@ -657,6 +657,25 @@ describe('options', () => {
     expect(codeOf(await auth.authenticate(bearer(key)))).toBe('ok');
     expect(calls).toEqual([id]);
   });
+
+  it('closes without a change feed, writing the pending last-used times', async () => {
+    const store = new MemoryKeyStore();
+    const manager = createKeyManager({ store });
+    const issued = await manager.create({ workspaceId: 'ws_1', name: 'erp', scope: 'admin' });
+    const written: string[][] = [];
+    // A bare lookup with a last-used writer of its own: no feed to leave.
+    const auth = createAuthenticator({
+      store: {
+        findById: (id) => store.findById(id),
+        recordLastUsed: async (batch) => {
+          written.push([...batch.keys()]);
+        },
+      },
+    });
+    expect(codeOf(await auth.authenticate(bearer(issued.key)))).toBe('ok');
+    await auth.close();
+    expect(written).toEqual([[issued.record.id]]);
+  });
 });
 
 describe('a key with the right shape but forged checksum body', () => {

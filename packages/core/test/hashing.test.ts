@@ -198,6 +198,9 @@ describe('KeyHasher.decode', () => {
     ['a long digest', `sha256$${Buffer.alloc(33).toString('base64url')}`],
     ['an empty digest', 'sha256$'],
     ['sha256 with a pepper id', `sha256$pepper-2025$${digest}`],
+    // The digest in its place, then more: only a two-part form is a plain hash.
+    ['sha256 with a third part', `sha256$${digest}$junk`],
+    ['jws-sha256 with a third part', `jws-sha256$${digest}$junk`],
     ['hmac-sha256 without a pepper id', `hmac-sha256$${digest}`],
     ['hmac-sha256 with an extra part', `hmac-sha256$p$${digest}$x`],
     ['a plaintext key', generateApiKey().token],

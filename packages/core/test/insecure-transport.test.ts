@@ -163,6 +163,39 @@ describe('plain HTTP while HTTPS is required', () => {
     expect(insecure).toEqual([{ keyId: id, ...ORIGIN, ip: '198.51.100.8' }]);
   });
 
+  it('a token that only looks like a key is refused with 403 all the same, never an exception', async () => {
+    // Each is read by the leak check: a signed key's prefix with no signed key after it, and
+    // a token whose checksum is right but whose prefix is not a key's.
+    const { auth, calls, insecure, errors, key } = await setup();
+    for (const token of [
+      'orks_live_not-a-signed-key',
+      'orks_',
+      withChecksum(`orK${key.slice(3, 54)}`),
+      withChecksum(`${key.slice(0, 4)}prod${key.slice(8, 54)}`),
+    ]) {
+      expectHttpsRequired(await auth.authenticate(plain(`Bearer ${token}`).request));
+    }
+    await settled();
+    expect(insecure).toEqual([]);
+    expect(errors).toEqual([]);
+    expect(calls).toEqual([]);
+  });
+
+  it('reports a leaked key with the brute-force throttle off, and counts nothing', async () => {
+    const { auth, insecure, key, id } = await setup({ failedAttempts: false });
+    expectHttpsRequired(await auth.authenticate(plain(`Bearer ${wrongSecret(key)}`).request));
+    expectHttpsRequired(await auth.authenticate(plain(`Bearer ${key}`).request));
+    await settled();
+    expect(insecure).toEqual([{ keyId: id, ...ORIGIN }]);
+    // Nothing was throttled: the right key over HTTPS from the same address gets in.
+    const overHttps = await auth.authenticate({
+      authorization: `Bearer ${key}`,
+      secure: true,
+      ...ORIGIN,
+    });
+    expect(overHttps.ok).toBe(true);
+  });
+
   it('reports nothing when the store cannot answer; onError hears of the lookup', async () => {
     const { auth, insecure, errors, key, id, store } = await setup();
     vi.spyOn(store, 'findById').mockRejectedValue(new Error('connection refused'));

@@ -175,6 +175,7 @@ describe('KeyManager.create', () => {
     ['a workspace of 201 characters', { workspaceId: 'w'.repeat(201) }],
     ['a workspace with a tab', { workspaceId: 'ws\t1' }],
     ['an unknown scope', { scope: 'superuser' }],
+    ['a scope in a list', { scope: ['admin'] }],
     ['no scope', { scope: undefined }],
     ['an expiry in the past', { expiresAt: new Date(T0 - 1) }],
     ['an expiry of now', { expiresAt: T0 }],
@@ -299,10 +300,14 @@ describe('KeyManager.revoke', () => {
     await manager.revoke(issued.record.id);
     const unknownId = await rejection(manager.revoke('AAAAAAAAAAAA'));
     expect(unknownId.message).toContain('AAAAAAAAAAAA');
+    // A key id followed by anything else (here the key's secret) is not a key id either.
+    const idThenSecret = `${issued.record.id}_${issued.key.slice(22, 54)}`;
     for (const operation of [
       manager.revoke(issued.key),
       manager.rotate(issued.key),
       manager.setRateLimit(issued.key, null),
+      manager.revoke(idThenSecret),
+      manager.rotate(idThenSecret),
     ]) {
       const error = await rejection(operation);
       expect(error.code).toBe('api_key_not_found');

@@ -398,6 +398,40 @@ describe('brute-force throttling', () => {
     expect(codeOf(await auth.authenticate(bearer(key, { ip })))).toBe('too_many_failed_attempts');
   });
 
+  it.each([
+    'malformed_authorization_header',
+    'invalid_api_key',
+    'api_key_revoked',
+    'api_key_expired',
+  ])('%s alone counts: two of them hold the address back', async (code) => {
+    const { auth, manager, clock } = await keyed({
+      failedAttempts: { limit: 2, windowSeconds: 60 },
+    });
+    const failing = await manager.create({
+      workspaceId: 'ws_1',
+      name: 'failing',
+      scope: 'read-only',
+      expiresAt: clock.now() + 1_000,
+    });
+    if (code === 'api_key_revoked') await manager.revoke(failing.record.id);
+    if (code === 'api_key_expired') clock.advance(1_000);
+    const authorization =
+      code === 'malformed_authorization_header'
+        ? 'Bearer'
+        : code === 'invalid_api_key'
+          ? `Bearer ${junk(1)}`
+          : `Bearer ${failing.key}`;
+    const ip = '198.51.100.2';
+    for (let i = 0; i < 2; i++) {
+      expect(codeOf(await auth.authenticate({ authorization, secure: true, ip }))).toBe(code);
+    }
+    // The next request from that address, with a key this time, is held back before its lookup
+    // (a malformed header is refused at extract, before the throttle step, whatever it is).
+    expect(codeOf(await auth.authenticate(bearer(junk(2), { ip })))).toBe(
+      'too_many_failed_attempts',
+    );
+  });
+
   it('groups IPv6 clients by /64', async () => {
     const { auth } = await keyed({ failedAttempts: { limit: 2, windowSeconds: 60 } });
     await auth.authenticate(bearer(junk(1), { ip: '2001:db8:1:2::1' }));

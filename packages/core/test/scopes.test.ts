@@ -35,6 +35,9 @@ describe('scopes', () => {
       'constructor',
       1,
       null,
+      // `Object.hasOwn(RANK, ['admin'])` is true: only a string may name a scope.
+      ['admin'],
+      { toString: () => 'admin' },
     ]) {
       expect(isScope(value)).toBe(false);
     }

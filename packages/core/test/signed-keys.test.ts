@@ -257,6 +257,7 @@ describe('signed keys through the authenticator', () => {
       ['an empty workspace', () => craft({ claims: { workspace: '' } })],
       ['a workspace of 201 characters', () => craft({ claims: { workspace: 'w'.repeat(201) } })],
       ['an unknown scope', () => craft({ claims: { scope: 'root' } })],
+      ['a scope in a list', () => craft({ claims: { scope: ['admin'] } })],
       ['no iat', () => craft({ claims: { iat: undefined } })],
       ['a fractional exp', () => craft({ claims: { exp: T0 / 1000 + 3_600.5 } })],
       ['a non-numeric nbf', () => craft({ claims: { nbf: 'soon' } })],
