@@ -19,14 +19,12 @@ export function scopeSatisfies(granted: Scope, required: Scope): boolean {
 export function assertScope(value: unknown, where: string): Scope {
   if (!isScope(value)) {
     throw new ConfigurationError(
-      `${where} must be one of ${SCOPES.map((s) => `"${s}"`).join(', ')}; got ${describe(value)}`,
+      `${where} must be one of ${SCOPES.map((s) => `"${s}"`).join(', ')}; got ${
+        typeof value === 'string' ? `"${value}"` : String(value)
+      }`,
     );
   }
   return value;
-}
-
-function describe(value: unknown): string {
-  return typeof value === 'string' ? `"${value}"` : String(value);
 }
 
 /** A route's requirement of a scope, validated once where the route is declared. */

@@ -11,6 +11,8 @@ import {
   createLocalChangeFeed,
   generateApiKey,
   InsufficientScopeError,
+  type KeyLookup,
+  type KeyStore,
   MemoryKeyStore,
   MissingApiKeyError,
   WorkspaceMismatchError,
@@ -533,6 +535,24 @@ describe('hooks', () => {
     expect(audit.lines).toEqual([`in ${id}`]);
   });
 
+  it('takes a hooks object without a prototype, and state whose name only contains "On"', async () => {
+    const hooks = Object.assign(Object.create(null) as Record<string, unknown>, {
+      lastOnError: undefined, // state: it does not start with "on"
+      onAuthenticated: (event: { key: { keyId: string } }) => seen.push(event.key.keyId),
+    });
+    const seen: string[] = [];
+    const { auth, issue } = await setup({ hooks: hooks as never });
+    const { id, key } = await issue();
+    await auth.authenticate(bearer(key));
+    expect(seen).toEqual([id]);
+  });
+
+  it('refuses a name that looks like a hook but is none, even far from every hook', () => {
+    expect(() =>
+      createAuthenticator({ store: new MemoryKeyStore(), hooks: { onShutdown() {} } as never }),
+    ).toThrow(ConfigurationError);
+  });
+
   it('refuses a misspelt hook, own or inherited from a class, naming the one it meant', () => {
     class Audit {
       onRejeted() {}
@@ -664,14 +684,13 @@ describe('options', () => {
     const issued = await manager.create({ workspaceId: 'ws_1', name: 'erp', scope: 'admin' });
     const written: string[][] = [];
     // A bare lookup with a last-used writer of its own: no feed to leave.
-    const auth = createAuthenticator({
-      store: {
-        findById: (id) => store.findById(id),
-        recordLastUsed: async (batch) => {
-          written.push([...batch.keys()]);
-        },
+    const lookup: KeyLookup & Pick<KeyStore, 'recordLastUsed'> = {
+      findById: (id) => store.findById(id),
+      recordLastUsed: async (batch) => {
+        written.push([...batch.keys()]);
       },
-    });
+    };
+    const auth = createAuthenticator({ store: lookup });
     expect(codeOf(await auth.authenticate(bearer(issued.key)))).toBe('ok');
     await auth.close();
     expect(written).toEqual([[issued.record.id]]);

@@ -130,6 +130,21 @@ describe('rendering', () => {
     },
   );
 
+  it('a renderer of its own realm gives each challenge with that realm', () => {
+    const renderer = new ErrorRenderer({ realm: 'payments' });
+    const challenge = (error: AnyAuthError) => renderer.render(error).headers['WWW-Authenticate'];
+    const bare = 'Bearer realm="payments"';
+    expect(challenge(new MissingApiKeyError())).toBe(bare);
+    expect(challenge(new MalformedAuthorizationHeaderError())).toBe(
+      `${bare}, error="invalid_request"`,
+    );
+    expect(challenge(new InvalidApiKeyError())).toBe(`${bare}, error="invalid_token"`);
+    expect(challenge(new InsufficientScopeError(KEY_ID, 'admin'))).toBe(
+      `${bare}, error="insufficient_scope", scope="admin"`,
+    );
+    expect(challenge(new HttpsRequiredError())).toBeUndefined();
+  });
+
   it('sends Retry-After only on a 503, in whole seconds of at least 1', () => {
     expect(renderAuthError(new AuthUnavailableError(5)).headers['Retry-After']).toBe('5');
     expect(renderAuthError(new AuthUnavailableError(2.2)).headers['Retry-After']).toBe('3');

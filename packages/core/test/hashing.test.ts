@@ -153,8 +153,32 @@ describe('KeyHasher configuration', () => {
     ],
     ['null options', null],
     ['string options', 'pepper'],
+    ['number options', 42],
   ])('refuses %s with a ConfigurationError', (_, options) => {
     expect(() => new KeyHasher(options as HashingOptions)).toThrow(ConfigurationError);
+  });
+
+  it.each<[string, HashingOptions, string]>([
+    [
+      'the pepper',
+      { pepper: { id: 'p', secret: 'x'.repeat(16), scret: 1 } as never },
+      'hashing.pepper.scret',
+    ],
+    [
+      'a previous pepper',
+      { previousPeppers: [{ id: 'p', secret: 'x'.repeat(16), ids: 1 } as never] },
+      'hashing.previousPeppers[0].ids',
+    ],
+    ['the options', { peppr: {} } as never, 'hashing.peppr'],
+  ])('refuses a field %s does not have, naming it with its path', (_, options, option) => {
+    let thrown: unknown;
+    try {
+      new KeyHasher(options);
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toBeInstanceOf(ConfigurationError);
+    expect((thrown as ConfigurationError).option).toBe(option);
   });
 
   it('accepts the limits: a 16-byte secret (counted in UTF-8 bytes) and a 64-character id', () => {

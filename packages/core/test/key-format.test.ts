@@ -13,6 +13,7 @@ import {
   type ParsedApiKey,
   parseApiKey,
 } from '../src/index.js';
+import { isKeyIdForm } from '../src/key-format.js';
 import { ALPHABET, expectedChecksum, otherBase62, withChecksum } from './helpers.js';
 
 /** The checksum's digits read back as a number, most significant first. */
@@ -162,6 +163,27 @@ describe('parseApiKey', () => {
     const token = withChecksum(`ork_live_${id}_${secret}`);
     // The largest CRC-32 is "4gfFC3"; a leading "z" makes a number no CRC-32 can be.
     expect(parseApiKey(`${token.slice(0, 54)}z${token.slice(55)}`)).toBeUndefined();
+  });
+});
+
+describe('isKeyIdForm: what may be echoed as a key id', () => {
+  it('is 12 base62 characters, and nothing before or after', () => {
+    expect(isKeyIdForm('AbCdEf012345')).toBe(true);
+    for (const value of [
+      'AbCdEf01234',
+      'AbCdEf0123456',
+      'AbCdEf012345_rest',
+      '_AbCdEf012345',
+      'AbCdEf01234-',
+    ]) {
+      expect(isKeyIdForm(value)).toBe(false);
+    }
+  });
+
+  it('is a string: a value that only reads like one when turned into text is not', () => {
+    for (const value of [['AbCdEf012345'], 123456789012, { toString: () => 'AbCdEf012345' }]) {
+      expect(isKeyIdForm(value)).toBe(false);
+    }
   });
 });
 

@@ -287,6 +287,32 @@ describe('the rate step of the pipeline', () => {
     expect(errors).toEqual(['ERR_ORKESTA_AUTH_STORED_RECORD']);
   });
 
+  it('a scope refusal after the rate step carries the rate fields; other answers carry none', async () => {
+    const { auth, key } = await keyed({ rateLimit });
+    const refused = await auth.authenticate(bearer(key, { requiredScope: 'admin' }));
+    expect(codeOf(refused)).toBe('insufficient_scope');
+    expect(refused.headers).toEqual({
+      'RateLimit-Policy': '"read-only";q=3;w=60',
+      RateLimit: '"read-only";r=2;t=20',
+    });
+    // A key without a rate: neither its admission nor its refusal has a headers field at all.
+    const plain = await keyed({ rateLimit: { scopes: {} } });
+    const admitted = await plain.auth.authenticate(bearer(plain.key));
+    const below = await plain.auth.authenticate(bearer(plain.key, { requiredScope: 'admin' }));
+    expect([codeOf(admitted), codeOf(below)]).toEqual(['ok', 'insufficient_scope']);
+    expect(Object.hasOwn(admitted, 'headers')).toBe(false);
+    expect(Object.hasOwn(below, 'headers')).toBe(false);
+  });
+
+  it('a stored rateLimit of null is no rate of its own: the scope rate applies', async () => {
+    const { key, store, id } = await keyed({ rateLimit });
+    // As a SQL store returns it: the column is there, and null.
+    const record = { ...(await store.findById(id))!, rateLimit: null };
+    const auth = createAuthenticator({ store: { findById: () => record }, rateLimit });
+    const first = await auth.authenticate(bearer(key));
+    expect(first.ok && first.headers?.['RateLimit-Policy']).toBe('"read-only";q=3;w=60');
+  });
+
   it('an async limiter is awaited; a failing one admits nothing (503) and is reported', async () => {
     let fail = false;
     const memory = new MemoryRateLimiter();
@@ -301,7 +327,12 @@ describe('the rate step of the pipeline', () => {
       rateLimit: { ...rateLimit, limiter },
       hooks: { onError: (_e, context) => contexts.push(context.operation) },
     });
+    const first = await auth.authenticate(bearer(key));
+    expect(first.ok && first.headers?.RateLimit).toBe('"read-only";r=2;t=20');
     expect(codeOf(await auth.authenticate(bearer(key)))).toBe('ok');
+    expect(codeOf(await auth.authenticate(bearer(key)))).toBe('ok');
+    // Its refusal is awaited as well as its admission.
+    expect(codeOf(await auth.authenticate(bearer(key)))).toBe('rate_limit_exceeded');
     fail = true;
     expect(codeOf(await auth.authenticate(bearer(key)))).toBe('auth_unavailable');
     const throwing = await keyed({
