@@ -236,7 +236,14 @@ function markdown({ files, stale }, report) {
     'Each is a change to the code that no test notices: a test to write, or an equivalent to list.',
     '',
   );
+  const byPlace = (a, b) =>
+    a.mutant.location.start.line - b.mutant.location.start.line ||
+    a.mutant.location.start.column - b.mutant.location.start.column ||
+    a.mutant.mutatorName.localeCompare(b.mutant.mutatorName) ||
+    String(a.mutant.replacement).localeCompare(String(b.mutant.replacement));
   for (const row of files) {
+    row.survivors.sort(byPlace);
+    row.equivalent.sort(byPlace);
     if (row.survivors.length === 0) continue;
     out.push(`### ${row.file}`, '');
     for (const { mutant } of row.survivors) {
