@@ -8,13 +8,16 @@
 // A file's score is detected / (detected + undetected): detected is killed or timed out,
 // undetected is survived or not covered. Two kinds of survivor are set aside, counted in
 // neither, and listed in MUTATION.md:
-// - message-only: a string (or template) literal that is only the text of an error message,
-//   an argument of a call listed in MESSAGE_CALLS. Tests assert codes, not wording, on purpose.
-// - equivalent: a survivor listed in packages/core/mutation-equivalent.json, by file, line,
-//   column and mutator, with one line saying why no test can tell it from the original.
+// - message-only: a StringLiteral mutant (a string or template emptied or changed) lying
+//   wholly inside the message argument of a call in MESSAGE_ARGUMENT. Tests assert codes, not
+//   wording, on purpose. Any other mutator there (a condition inside a template) counts.
+// - equivalent: a survivor listed in packages/core/mutation-equivalent.json, by file, start and
+//   end, mutator and replacement, with one line saying why no test can tell it from the original.
+// Static mutants (in module-level code, run once at import) are not run (`ignoreStatic`): their
+// number is reported per file, and they count in neither.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const core = join(root, 'packages', 'core');
@@ -64,7 +67,6 @@ const MESSAGE_ARGUMENT = {
   optionsObject: 3,
   assertScope: 1,
   storedDate: 2,
-  rateLimitRule: 2,
 };
 const ERRORS = Object.keys(MESSAGE_ARGUMENT).filter((name) => /^[A-Z]/.test(name));
 const FUNCTIONS = Object.keys(MESSAGE_ARGUMENT).filter((name) => /^[a-z]/.test(name));
@@ -100,7 +102,9 @@ function argumentRanges(source, from) {
       templates.pop();
       i = skipTemplate(source, i, templates, depth);
     } else if (c === '/' && source[i + 1] === '/') {
-      i = source.indexOf('\n', i);
+      const end = source.indexOf('\n', i);
+      if (end === -1) break;
+      i = end;
     } else if (c === '(' || c === '[' || c === '{') {
       depth++;
     } else if (c === ')' || c === ']' || c === '}') {
@@ -145,8 +149,8 @@ const aimOf = (file) => {
   if (AIM_95.includes(file)) return 95;
   return file.startsWith('src/steps/') || MECHANISMS.includes(file) ? 90 : undefined;
 };
-const keyOf = (file, mutant) =>
-  `${file}:${mutant.location.start.line}:${mutant.location.start.column} ${mutant.mutatorName}`;
+const keyOf = (file, { location: { start, end }, mutatorName, replacement }) =>
+  `${file}:${start.line}:${start.column}-${end.line}:${end.column} ${mutatorName} ${oneLine(replacement)}`;
 
 /** Offsets of the starts of the lines of `source`. */
 function lineStarts(source) {
@@ -157,6 +161,7 @@ function lineStarts(source) {
 
 /** Whether `mutant` lies wholly inside a message argument (Stryker's lines and columns count from 1). */
 function isMessageOnly(ranges, starts, mutant) {
+  if (mutant.mutatorName !== 'StringLiteral') return false;
   const offset = ({ line, column }) => starts[line - 1] + column - 1;
   const from = offset(mutant.location.start);
   const to = offset(mutant.location.end);
@@ -176,18 +181,20 @@ export function summarize(report, equivalent) {
       total: mutants.length,
       detected: 0,
       undetected: 0,
-      message: 0,
+      message: [],
+      static: 0,
       equivalent: [],
       survivors: [],
     };
     for (const mutant of mutants) {
       if (DETECTED.has(mutant.status)) row.detected++;
+      if (mutant.status === 'Ignored') row.static++;
       if (!UNDETECTED.has(mutant.status)) continue;
       const key = keyOf(file, mutant);
       if (equivalent[key] !== undefined) {
         stale.delete(key);
         row.equivalent.push({ key, mutant, why: equivalent[key] });
-      } else if (isMessageOnly(ranges, starts, mutant)) row.message++;
+      } else if (isMessageOnly(ranges, starts, mutant)) row.message.push({ key, mutant });
       else {
         row.undetected++;
         row.survivors.push({ key, mutant });
@@ -210,16 +217,19 @@ function markdown({ files, stale }, report) {
     'Written by `pnpm test:mutation` (Stryker 9.6.1, vitest runner, perTest coverage, over',
     '`packages/core/src`; see packages/core/README.md, "Mutation testing"). Don\'t edit by hand.',
     '',
-    'Score: killed (or timed out) / (killed + survived + not covered), leaving out message-only',
-    'survivors (the text of an error message: tests assert codes) and the equivalent survivors',
-    'listed below. A run fails when a file falls below its floor.',
+    'Score: killed (a timeout counts as killed) / (killed + survived + not covered), leaving out',
+    'message-only survivors (a string of an error message: tests assert codes) and the',
+    'equivalent survivors, both listed below. Static mutants (module-level code such as the',
+    "key-format regexes, run once at import) are not run by Stryker's perTest mode with",
+    '`ignoreStatic`; their number is in the "static" column, and the unit tests pin those',
+    'patterns directly. A run fails when a file falls below its floor.',
     '',
-    '| file | mutants | killed | survived | message-only | equivalent | score | floor | aim |',
-    '| --- | --: | --: | --: | --: | --: | --: | --: | --: |',
+    '| file | mutants | static (not run) | killed | survived | message-only | equivalent | score | floor | aim |',
+    '| --- | --: | --: | --: | --: | --: | --: | --: | --: | --: |',
   ];
   for (const row of files) {
     out.push(
-      `| ${row.file} | ${row.total} | ${row.detected} | ${row.undetected} | ${row.message} | ${row.equivalent.length} | ${pct(row.score)} | ${row.floor === undefined ? '—' : pct(row.floor)} | ${row.aim === undefined ? '—' : `${row.aim} %`} |`,
+      `| ${row.file} | ${row.total} | ${row.static} | ${row.detected} | ${row.undetected} | ${row.message.length} | ${row.equivalent.length} | ${pct(row.score)} | ${row.floor === undefined ? '—' : pct(row.floor)} | ${row.aim === undefined ? '—' : `${row.aim} %`} |`,
     );
   }
   const all = files.reduce(
@@ -244,6 +254,7 @@ function markdown({ files, stale }, report) {
   for (const row of files) {
     row.survivors.sort(byPlace);
     row.equivalent.sort(byPlace);
+    row.message.sort(byPlace);
     if (row.survivors.length === 0) continue;
     out.push(`### ${row.file}`, '');
     for (const { mutant } of row.survivors) {
@@ -260,10 +271,23 @@ function markdown({ files, stale }, report) {
     '',
   );
   for (const row of files) {
-    for (const { key, why, mutant } of row.equivalent)
-      out.push(`- ${key} \`${oneLine(mutant.replacement)}\`: ${why}`);
+    for (const { key, why } of row.equivalent) out.push(`- \`${key}\`: ${why}`);
   }
   if (stale.length > 0) out.push('', `Stale entries (no such survivor now): ${stale.join(', ')}.`);
+  out.push(
+    '',
+    '## Message-only survivors',
+    '',
+    'A string inside the message argument of an error call (MESSAGE_ARGUMENT in',
+    'scripts/mutation-report.mjs) emptied or changed: only the wording of a message differs.',
+    '',
+  );
+  for (const row of files) {
+    if (row.message.length === 0) continue;
+    out.push(
+      `- ${row.file}: ${row.message.map(({ mutant: m }) => `${m.location.start.line}:${m.location.start.column}`).join(', ')}`,
+    );
+  }
   out.push('');
   void report;
   return out.join('\n');
@@ -275,7 +299,7 @@ const oneLine = (text) =>
     .replaceAll('`', "'")
     .slice(0, 120);
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const report = JSON.parse(readFileSync(REPORT, 'utf8'));
   const equivalent = JSON.parse(readFileSync(EQUIVALENT, 'utf8'));
   const summary = summarize(report, equivalent);

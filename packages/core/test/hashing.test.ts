@@ -181,6 +181,23 @@ describe('KeyHasher configuration', () => {
     expect((thrown as ConfigurationError).option).toBe(option);
   });
 
+  it('refuses a pepper that is not a plain object as such: a string, or a function with an id', () => {
+    for (const pepper of [
+      'secret-secret-secret',
+      Object.assign(() => {}, { id: 'p', secret: 'x'.repeat(16) }),
+    ]) {
+      let thrown: unknown;
+      try {
+        new KeyHasher({ pepper: pepper as never });
+      } catch (error) {
+        thrown = error;
+      }
+      expect(thrown).toBeInstanceOf(ConfigurationError);
+      // Refused for what it is, not for the indexes of a string read as unknown fields.
+      expect((thrown as ConfigurationError).option).toBeUndefined();
+    }
+  });
+
   it('accepts the limits: a 16-byte secret (counted in UTF-8 bytes) and a 64-character id', () => {
     expect(
       () => new KeyHasher({ pepper: { id: 'a'.repeat(64), secret: 'x'.repeat(16) } }),

@@ -45,6 +45,10 @@ describe('scopes', () => {
 });
 
 describe('assertScope', () => {
+  it('refuses a symbol with a ConfigurationError, not the TypeError a template would throw', () => {
+    expect(() => assertScope(Symbol('admin'), 'where')).toThrow(ConfigurationError);
+  });
+
   it('returns a known scope', () => {
     expect(assertScope('admin', 'where')).toBe('admin');
   });
