@@ -346,7 +346,7 @@ export const CONTRACT_CASES: readonly ContractCase[] = [
     name: 'an address over its failed attempts is refused before the key is read',
     request: {
       path: '/read',
-      authorization: (k) => `Bearer ${k.readOnly}`,
+      authorization: (k) => `Bearer ${k.unknownId}`,
       forwardedFor: THROTTLED_ADDRESS,
     },
     expect: {
@@ -358,6 +358,15 @@ export const CONTRACT_CASES: readonly ContractCase[] = [
       ...rejectedOnly('too_many_failed_attempts', false),
     },
   },
+  admitted(
+    'a key this instance verified before passes that address: no lookup, no guess',
+    {
+      path: '/read',
+      authorization: (k) => `Bearer ${k.readOnly}`,
+      forwardedFor: THROTTLED_ADDRESS,
+    },
+    'read-only',
+  ),
   admitted(
     'another address is not held back by it',
     { path: '/read', authorization: (k) => `Bearer ${k.readOnly}`, forwardedFor: '203.0.113.51' },

@@ -27,6 +27,15 @@ export interface CacheOptions {
   readonly negativeMax?: number;
   /** How long an unknown id is remembered, in ms. Default 5,000. */
   readonly negativeTtlMs?: number;
+  /**
+   * While the change feed is cut off (it told its subscribers it lost its connection, and has
+   * not yet said it is back), how long a verified key is trusted without asking the store, in
+   * ms: from the moment the feed went down, or from the lookup if that came later. Revocations
+   * made elsewhere meanwhile cannot reach this instance through the feed, so this, not `ttlMs`,
+   * bounds how late they are seen. When the feed is back, every entry is dropped. Default
+   * 1,000; at most `ttlMs`.
+   */
+  readonly feedOutageTtlMs?: number;
 }
 
 export interface AuthenticatorOptions {
@@ -184,15 +193,27 @@ export function resolveAuthenticatorOptions(options: AuthenticatorOptions): Auth
 function cacheSettings(given: CacheOptions | undefined): CacheSettings {
   const cache = optionsObject(
     given,
-    ['max', 'ttlMs', 'negativeMax', 'negativeTtlMs'],
+    ['max', 'ttlMs', 'negativeMax', 'negativeTtlMs', 'feedOutageTtlMs'],
     'cache',
     'an object of cache options, or false',
   );
+  const ttlMs = positiveInteger(cache.ttlMs, 'cache.ttlMs', 30_000);
+  const feedOutageTtlMs = positiveInteger(
+    cache.feedOutageTtlMs,
+    'cache.feedOutageTtlMs',
+    Math.min(1_000, ttlMs),
+  );
+  if (feedOutageTtlMs > ttlMs) {
+    throw new ConfigurationError(
+      `cache.feedOutageTtlMs (${feedOutageTtlMs}) must not be greater than cache.ttlMs (${ttlMs})`,
+    );
+  }
   return {
     max: positiveInteger(cache.max, 'cache.max', 10_000),
-    ttlMs: positiveInteger(cache.ttlMs, 'cache.ttlMs', 30_000),
+    ttlMs,
     negativeMax: positiveInteger(cache.negativeMax, 'cache.negativeMax', 10_000),
     negativeTtlMs: positiveInteger(cache.negativeTtlMs, 'cache.negativeTtlMs', 5_000),
+    feedOutageTtlMs,
   };
 }
 

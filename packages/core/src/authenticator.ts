@@ -101,8 +101,9 @@ export class Authenticator {
   }
 
   /**
-   * Runs the contract pipeline: transport, extract, throttle, format (a signed key's signature
-   * too), lookup, compare, status, workspace, rate, scope. Resolves to the key or to the first
+   * Runs the contract pipeline: transport, extract, (a remembered token skips to status),
+   * throttle, format (a signed key's signature too), lookup, compare, status, workspace, rate,
+   * scope. Resolves to the key or to the first
    * failure; never rejects.
    */
   async authenticate(request: AuthRequest): Promise<AuthResult> {
@@ -127,17 +128,21 @@ export class Authenticator {
     if (typeof token !== 'string') return this.#refuse(token, request);
     // One clock reading serves every step decided now (a lookup reads it again).
     const now = this.#now();
-    const throttled = throttleError(settings.throttle, request, now);
-    if (throttled !== undefined) return this.#refuse(throttled, request);
 
     // The remembered-token fast path: the very token a cache entry's hash has already accepted.
     // Equal to a token that passed format and compare, it skips them; lookup is the entry
-    // itself, and every step from status on runs as for any request.
+    // itself, and every step from status on runs as for any request. It comes before the
+    // throttle: matching it needs no lookup and proves the key, so a genuine key is not locked
+    // out by a flood from an address it shares, and a throttled address learns nothing from it
+    // (any other token still gets the throttle's 429).
     const entry = this.#cache.remembered(token, now);
     if (entry !== undefined) {
       const { environment, signed } = entry.remembered!;
       return this.#proven(entry, { environment, id: entry.id, token, signed }, request, now);
     }
+
+    const throttled = throttleError(settings.throttle, request, now);
+    if (throttled !== undefined) return this.#refuse(throttled, request);
 
     if (hasSignedKeyPrefix(token)) {
       const parsed = parsedSignedKey(token, settings.environments, settings.signed !== undefined);

@@ -44,6 +44,7 @@ export class FeedSubscribers {
   readonly #subscriptions = new Set<{
     readonly listener: ChangeListener;
     readonly onReset: (() => void) | undefined;
+    readonly onInterrupt: (() => void) | undefined;
   }>();
   readonly #report: (error: unknown) => void;
 
@@ -57,12 +58,15 @@ export class FeedSubscribers {
   }
 
   /** Adds a subscriber; returns what removes it (calling it again does nothing). */
-  add(listener: ChangeListener, onReset?: () => void): () => void {
+  add(listener: ChangeListener, onReset?: () => void, onInterrupt?: () => void): () => void {
     if (typeof listener !== 'function') throw new ConfigurationError('listener must be a function');
     if (onReset !== undefined && typeof onReset !== 'function') {
       throw new ConfigurationError('onReset must be a function');
     }
-    const subscription = { listener, onReset };
+    if (onInterrupt !== undefined && typeof onInterrupt !== 'function') {
+      throw new ConfigurationError('onInterrupt must be a function');
+    }
+    const subscription = { listener, onReset, onInterrupt };
     this.#subscriptions.add(subscription);
     return () => {
       this.#subscriptions.delete(subscription);
@@ -82,17 +86,24 @@ export class FeedSubscribers {
 
   /** Tells every subscriber to forget what it cached: the feed may have missed changes. */
   reset(): void {
-    for (const { onReset } of [...this.#subscriptions]) {
-      try {
-        onReset?.();
-      } catch (error) {
-        this.#reportSafely(error);
-      }
-    }
+    for (const { onReset } of [...this.#subscriptions]) this.#call(onReset);
+  }
+
+  /** Tells every subscriber the feed lost its connection: changes may not arrive until `reset`. */
+  interrupt(): void {
+    for (const { onInterrupt } of [...this.#subscriptions]) this.#call(onInterrupt);
   }
 
   clear(): void {
     this.#subscriptions.clear();
+  }
+
+  #call(handler: (() => void) | undefined): void {
+    try {
+      handler?.();
+    } catch (error) {
+      this.#reportSafely(error);
+    }
   }
 
   #reportSafely(error: unknown): void {

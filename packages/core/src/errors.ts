@@ -286,6 +286,17 @@ export class StoreTimeoutError extends Error {
   }
 }
 
+/** Reported to the key manager's `onError` when the change feed does not take a change in time. */
+export class ChangeFeedTimeoutError extends Error {
+  readonly code = 'ERR_ORKESTA_AUTH_FEED_TIMEOUT';
+  constructor(timeoutMs: number) {
+    super(`the change feed did not take the change within ${timeoutMs} ms`);
+  }
+  override get name(): string {
+    return 'ChangeFeedTimeoutError';
+  }
+}
+
 /** Reported to `onError` when the store returns a record that cannot be used. */
 export class StoredRecordError extends Error {
   readonly code = 'ERR_ORKESTA_AUTH_STORED_RECORD';

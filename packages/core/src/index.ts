@@ -29,6 +29,7 @@ export {
   ApiKeyRevokedError,
   AuthError,
   AuthUnavailableError,
+  ChangeFeedTimeoutError,
   ConfigurationError,
   HttpsRequiredError,
   InsufficientScopeError,

@@ -15,6 +15,7 @@ export interface CacheSettings {
   readonly ttlMs: number;
   readonly negativeMax: number;
   readonly negativeTtlMs: number;
+  readonly feedOutageTtlMs: number;
 }
 
 /**
@@ -32,6 +33,9 @@ export class KeyCache {
   /** Unknown ids, each with the time (clock ms) until which it is taken as unknown. */
   readonly #unknown: LRUCache<string, number> | undefined;
   readonly #negativeTtlMs: number;
+  readonly #feedOutageTtlMs: number;
+  /** When the change feed said it lost its connection; undefined while it delivers. */
+  #feedDownSince: number | undefined;
   readonly #inflight = new Map<string, Promise<LookupOutcome>>();
   readonly #fetch: (id: string) => Promise<LookupOutcome>;
   readonly #now: () => number;
@@ -47,14 +51,26 @@ export class KeyCache {
     this.#ttlMs = settings?.ttlMs ?? 0;
     this.#unknown = settings === undefined ? undefined : growingLru(settings.negativeMax);
     this.#negativeTtlMs = settings?.negativeTtlMs ?? 0;
+    this.#feedOutageTtlMs = settings?.feedOutageTtlMs ?? 0;
     this.#fetch = fetch;
     this.#now = now;
     this.#unsubscribe = feed?.subscribe(
       (keyIds) => {
         for (const id of keyIds) this.invalidate(id);
       },
-      () => this.invalidateAll(),
+      () => {
+        this.#feedDownSince = undefined;
+        this.invalidateAll();
+      },
+      () => {
+        this.#feedDownSince ??= this.#now();
+      },
     );
+  }
+
+  /** Whether the change feed is cut off now, so that entries are trusted only `feedOutageTtlMs`. */
+  get feedDown(): boolean {
+    return this.#feedDownSince !== undefined;
   }
 
   /**
@@ -136,8 +152,20 @@ export class KeyCache {
     this.#unsubscribe?.();
   }
 
+  /**
+   * `known` while it may be trusted: until its TTL ends, and while the feed is down, for at
+   * most `feedOutageTtlMs` from the later of the outage's start and the entry's lookup. A stale
+   * entry is dropped (the store is asked).
+   */
   #fresh(known: KnownKey | undefined, now: number): KnownKey | undefined {
-    if (known === undefined || now < known.freshUntilMs) return known;
+    if (known === undefined) return undefined;
+    let until = known.freshUntilMs;
+    const downSince = this.#feedDownSince;
+    if (downSince !== undefined) {
+      const lookedUpAt = until - this.#ttlMs;
+      until = Math.min(until, Math.max(lookedUpAt, downSince) + this.#feedOutageTtlMs);
+    }
+    if (now < until) return known;
     this.#known!.delete(known.id);
     return undefined;
   }

@@ -1,4 +1,4 @@
-import { ConfigurationError, KeyManagementError } from './errors.js';
+import { ChangeFeedTimeoutError, ConfigurationError, KeyManagementError } from './errors.js';
 import type { HashingOptions } from './hashing.js';
 import { KeyHasher, storedKeyKind } from './hashing.js';
 import { IssuedKey, type RotatedKey } from './issued-key.js';
@@ -34,6 +34,8 @@ import type { SigningKeysOptions } from './signing.js';
 import { SigningKeys } from './signing.js';
 import type { ApiKeyRecord, KeyChangeFeed, KeyStore } from './store-types.js';
 import { KEY_STATUSES, keyStatus } from './store-types.js';
+import { within } from './timeout.js';
+import { MAX_TIMER_MS, positiveInteger } from './validate.js';
 
 export interface KeyManagerOptions {
   readonly store: KeyStore;
@@ -52,8 +54,15 @@ export interface KeyManagerOptions {
    */
   readonly changeFeed?: KeyChangeFeed;
   /**
-   * Called when the change feed could not be told of a change. The change itself is saved and
-   * returned; other instances then see it within their cache TTL.
+   * Longest wait for the change feed to take a change, in ms. A feed that has not taken it by
+   * then (Redis down, its client queueing commands offline) is given up on: the call returns with
+   * the change saved, and `onError` is told (`ChangeFeedTimeoutError`). Default 1,000.
+   */
+  readonly publishTimeoutMs?: number;
+  /**
+   * Called when the change feed could not be told of a change (it failed, or did not answer
+   * within `publishTimeoutMs`). The change itself is saved and returned; other instances then
+   * see it within their cache TTL. Default: a process warning, so that it is never silent.
    */
   readonly onError?: (
     error: unknown,
@@ -69,6 +78,7 @@ const KEY_MANAGER_OPTIONS = [
   'environment',
   'signing',
   'changeFeed',
+  'publishTimeoutMs',
   'onError',
   'now',
 ];
@@ -80,7 +90,8 @@ export class KeyManager {
   readonly #signing: SigningKeys | undefined;
   readonly #environment: KeyEnvironment;
   readonly #feed: KeyChangeFeed | undefined;
-  readonly #onError: KeyManagerOptions['onError'];
+  readonly #publishTimeoutMs: number;
+  readonly #onError: NonNullable<KeyManagerOptions['onError']>;
   readonly #now: () => number;
 
   constructor(options: KeyManagerOptions) {
@@ -114,7 +125,13 @@ export class KeyManager {
     if (options.onError !== undefined && typeof options.onError !== 'function') {
       throw new ConfigurationError('onError must be a function');
     }
-    this.#onError = options.onError;
+    this.#onError = options.onError ?? warnUnpublished;
+    this.#publishTimeoutMs = positiveInteger(
+      options.publishTimeoutMs,
+      'publishTimeoutMs',
+      1_000,
+      MAX_TIMER_MS,
+    );
     this.#now = options.now === undefined ? Date.now : options.now;
     if (typeof this.#now !== 'function') throw new ConfigurationError('now must be a function');
   }
@@ -374,11 +391,18 @@ export class KeyManager {
    * plaintext key shown only now) must reach the caller, so a failure goes to `onError`.
    */
   async #publish(keyIds: readonly string[]): Promise<void> {
+    const feed = this.#feed;
+    if (feed === undefined) return;
+    const timeoutMs = this.#publishTimeoutMs;
     try {
-      await this.#feed?.publish(keyIds);
+      await within(
+        () => feed.publish(keyIds),
+        timeoutMs,
+        () => new ChangeFeedTimeoutError(timeoutMs),
+      );
     } catch (error) {
       try {
-        this.#onError?.(error, { operation: 'publish', keyIds });
+        this.#onError(error, { operation: 'publish', keyIds });
       } catch {
         // A throwing error hook has nowhere left to report to.
       }
@@ -402,6 +426,15 @@ export class KeyManager {
       rateLimit: record.rateLimit ?? null,
     };
   }
+}
+
+/** Without `onError`, a change the feed did not take is a process warning: never silent. */
+function warnUnpublished(error: unknown, context: { keyIds: readonly string[] }): void {
+  const reason = error instanceof Error ? error.message : String(error);
+  process.emitWarning(
+    `the change feed was not told of keys ${context.keyIds.join(', ')} (${reason}); other instances see the change when their cache entries end`,
+    'OrkestaAuthWarning',
+  );
 }
 
 export function createKeyManager(options: KeyManagerOptions): KeyManager {

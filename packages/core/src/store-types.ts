@@ -103,8 +103,14 @@ export interface KeyChangeFeed {
   publish(keyIds: readonly string[]): void | Promise<void>;
   /**
    * Calls `listener` with the ids of changed keys; returns the unsubscribe function. A feed
-   * that may have missed changes (it lost its connection and got it back) calls `onReset`,
-   * and the subscriber forgets everything it cached.
+   * that lost its connection calls `onInterrupt` (changes may not arrive until it is back; the
+   * subscriber trusts what it cached for a short time only). A feed that may have missed
+   * changes (it got its connection back) calls `onReset`, and the subscriber forgets everything
+   * it cached.
    */
-  subscribe(listener: (keyIds: readonly string[]) => void, onReset?: () => void): () => void;
+  subscribe(
+    listener: (keyIds: readonly string[]) => void,
+    onReset?: () => void,
+    onInterrupt?: () => void,
+  ): () => void;
 }

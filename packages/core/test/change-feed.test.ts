@@ -5,6 +5,7 @@ import {
   ConfigurationError,
   createAuthenticator,
   createKeyManager,
+  type KeyChangeFeed,
   type KeyLookup,
   KeyManagementError,
   MemoryKeyStore,
@@ -164,5 +165,130 @@ describe('a feed that reports a gap', () => {
     expect(codeOf(await auth.authenticate(bearer(unknown)))).toBe('invalid_api_key');
     expect(calls).toHaveLength(4);
     await auth.close();
+  });
+});
+
+describe('a feed that loses its connection', () => {
+  /** A feed the test cuts off (`interrupt`) and brings back (`reset`) by hand. */
+  async function outage(cache?: { ttlMs?: number; feedOutageTtlMs?: number }) {
+    const clock = fakeClock();
+    const store = new MemoryKeyStore();
+    const manager = createKeyManager({
+      store,
+      now: clock.now,
+      changeFeed: { publish: () => {}, subscribe: () => () => {} },
+    });
+    const feed: { reset?: () => void; interrupt?: () => void } = {};
+    const changeFeed: KeyChangeFeed = {
+      publish: () => {},
+      subscribe: (_listener, onReset, onInterrupt) => {
+        feed.reset = onReset;
+        feed.interrupt = onInterrupt;
+        return () => {};
+      },
+    };
+    const { lookup, calls } = countingLookup(store);
+    const auth = createAuthenticator({
+      store: lookup,
+      now: clock.now,
+      changeFeed,
+      lastUsed: false,
+      ...(cache === undefined ? {} : { cache }),
+    });
+    const { key, record } = await manager.create({
+      workspaceId: 'ws_1',
+      name: 'erp',
+      scope: 'admin',
+    });
+    // Revoked where this instance's feed cannot hear it.
+    const revokeBehindTheFeed = () => store.update(record.id, { revokedAt: new Date(clock.now()) });
+    const code = async () => codeOf(await auth.authenticate(bearer(key)));
+    return { clock, feed, auth, calls, code, revokeBehindTheFeed };
+  }
+
+  it('trusts a key cached before the outage for 1 s from its start, then asks the store', async () => {
+    const { clock, feed, calls, code, revokeBehindTheFeed } = await outage();
+    expect(await code()).toBe('ok');
+    clock.advance(5_000);
+    feed.interrupt!();
+    await revokeBehindTheFeed();
+    clock.advance(999);
+    expect(await code()).toBe('ok'); // the remembered token, still trusted
+    expect(calls).toHaveLength(1);
+    clock.advance(1);
+    expect(await code()).toBe('api_key_revoked');
+    expect(calls).toHaveLength(2);
+  });
+
+  it('trusts a key looked up during the outage for 1 s from its lookup', async () => {
+    const { clock, feed, calls, code } = await outage();
+    feed.interrupt!();
+    clock.advance(10_000);
+    expect(await code()).toBe('ok');
+    clock.advance(999);
+    expect(await code()).toBe('ok');
+    expect(calls).toHaveLength(1);
+    clock.advance(1);
+    expect(await code()).toBe('ok');
+    expect(calls).toHaveLength(2);
+  });
+
+  it('once the feed is back, drops every entry and trusts the next lookup for the whole TTL', async () => {
+    const { clock, feed, calls, code } = await outage();
+    expect(await code()).toBe('ok');
+    feed.interrupt!();
+    feed.interrupt!(); // a second drop before reconnecting keeps the first outage's start
+    clock.advance(500);
+    feed.reset!();
+    expect(await code()).toBe('ok');
+    expect(calls).toHaveLength(2);
+    clock.advance(29_999);
+    expect(await code()).toBe('ok');
+    expect(calls).toHaveLength(2);
+  });
+
+  it('keeps the first outage start when the feed reports the drop again', async () => {
+    const { clock, feed, calls, code } = await outage();
+    expect(await code()).toBe('ok');
+    feed.interrupt!();
+    clock.advance(600);
+    feed.interrupt!();
+    clock.advance(400);
+    expect(await code()).toBe('ok');
+    expect(calls).toHaveLength(2);
+  });
+
+  it('takes feedOutageTtlMs as the bound', async () => {
+    const { clock, feed, calls, code } = await outage({ feedOutageTtlMs: 200 });
+    expect(await code()).toBe('ok');
+    feed.interrupt!();
+    clock.advance(199);
+    expect(await code()).toBe('ok');
+    expect(calls).toHaveLength(1);
+    clock.advance(1);
+    expect(await code()).toBe('ok');
+    expect(calls).toHaveLength(2);
+  });
+
+  it.each([
+    [{ ttlMs: 500, feedOutageTtlMs: 501 }],
+    [{ feedOutageTtlMs: 0 }],
+    [{ feedOutageTtlMs: '1s' }],
+  ])('refuses cache %j at creation', (cache) => {
+    expect(() =>
+      createAuthenticator({ store: new MemoryKeyStore(), cache: cache as never }),
+    ).toThrow(ConfigurationError);
+  });
+
+  it('defaults the bound to ttlMs when ttlMs is under 1 s', async () => {
+    const { clock, feed, calls, code } = await outage({ ttlMs: 300 });
+    expect(await code()).toBe('ok');
+    feed.interrupt!();
+    clock.advance(299);
+    expect(await code()).toBe('ok');
+    expect(calls).toHaveLength(1);
+    clock.advance(1);
+    expect(await code()).toBe('ok');
+    expect(calls).toHaveLength(2);
   });
 });

@@ -1,7 +1,9 @@
+import { once } from 'node:events';
 import { inspect } from 'node:util';
 import { describe, expect, it, vi } from 'vitest';
 import {
   type ApiKeyRecord,
+  ChangeFeedTimeoutError,
   ConfigurationError,
   type CreateKeyInput,
   createAuthenticator,
@@ -642,6 +644,8 @@ describe('KeyManager configuration', () => {
     ['null hashing', { store, hashing: null }],
     ['now not a function', { store, now: 5 }],
     ['null now', { store, now: null }],
+    ['a zero publishTimeoutMs', { store, publishTimeoutMs: 0 }],
+    ['a publishTimeoutMs that is not a number', { store, publishTimeoutMs: '1s' }],
   ])('refuses %s with a ConfigurationError', (_, options) => {
     expect(() => createKeyManager(options as KeyManagerOptions)).toThrow(ConfigurationError);
   });
@@ -697,5 +701,53 @@ describe('KeyManager inputs are strict: a field a call does not know is refused,
     ).toThrow(
       expect.objectContaining({ code: 'ERR_ORKESTA_AUTH_CONFIG', suggestion: 'environment' }),
     );
+  });
+});
+
+describe('publishing a change the feed does not take', () => {
+  const silentFeed: KeyChangeFeed = {
+    publish: () => new Promise<void>(() => {}), // Redis down, its client queueing offline
+    subscribe: () => () => {},
+  };
+
+  it('gives up after publishTimeoutMs: the call returns with the change saved, onError is told', async () => {
+    const store = new MemoryKeyStore();
+    const onError = vi.fn();
+    const manager = createKeyManager({
+      store,
+      changeFeed: silentFeed,
+      publishTimeoutMs: 20,
+      onError,
+    });
+    const issued = await manager.create({ workspaceId: 'ws_1', name: 'erp', scope: 'admin' });
+    const id = issued.record.id;
+    expect(await store.findById(id)).toMatchObject({ id });
+    expect(onError).toHaveBeenCalledTimes(1);
+    const [error, context] = onError.mock.calls[0]!;
+    expect(error).toBeInstanceOf(ChangeFeedTimeoutError);
+    expect(error).toMatchObject({ code: 'ERR_ORKESTA_AUTH_FEED_TIMEOUT' });
+    expect(context).toEqual({ operation: 'publish', keyIds: [id] });
+
+    await manager.revoke(id);
+    expect((await store.findById(id))?.revokedAt).toBeInstanceOf(Date);
+    expect(onError).toHaveBeenCalledTimes(2);
+    expect(onError.mock.calls[1]![1]).toEqual({ operation: 'publish', keyIds: [id] });
+  });
+
+  it('without onError, a failed publish is a process warning that names the key, never its secret', async () => {
+    const store = new MemoryKeyStore();
+    const manager = createKeyManager({
+      store,
+      changeFeed: {
+        publish: () => Promise.reject(new Error('connection refused')),
+        subscribe: () => () => {},
+      },
+    });
+    const warned = once(process, 'warning');
+    const issued = await manager.create({ workspaceId: 'ws_1', name: 'erp', scope: 'admin' });
+    const [warning] = (await warned) as [Error];
+    expect(warning.name).toBe('OrkestaAuthWarning');
+    expect(warning.message).toContain(issued.record.id);
+    expect(warning.message).not.toContain(issued.key);
   });
 });

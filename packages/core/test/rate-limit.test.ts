@@ -12,7 +12,7 @@ import {
 } from '../src/index.js';
 import { clientAddressGroup } from '../src/steps/throttle.js';
 import { type RateLimitDecision, rateLimitRule } from '../src/store.js';
-import { bearer, countingLookup, fakeClock, T0 } from './helpers.js';
+import { bearer, countingLookup, fakeClock, T0, wrongSecret } from './helpers.js';
 
 function codeOf(result: AuthResult): string {
   return result.ok ? 'ok' : result.error.code;
@@ -391,6 +391,29 @@ describe('brute-force throttling', () => {
     expect(codeOf(await auth.authenticate(bearer(key, { ip: '203.0.113.8' })))).toBe('ok');
   });
 
+  it('admits a key this instance already verified while its address is throttled; nothing else passes', async () => {
+    const { auth, key, calls } = await keyed({ failedAttempts });
+    const from = { ip: '203.0.113.9' };
+    expect(codeOf(await auth.authenticate(bearer(key, from)))).toBe('ok'); // now remembered
+    for (let i = 0; i < 5; i++) await auth.authenticate(bearer(junk(i), from));
+    const unknownId = (await keyed()).key;
+    expect(codeOf(await auth.authenticate(bearer(unknownId, from)))).toBe(
+      'too_many_failed_attempts',
+    );
+    const lookups = calls.length;
+    for (let i = 0; i < 20; i++) {
+      expect(codeOf(await auth.authenticate(bearer(junk(10 + i), from)))).toBe(
+        'too_many_failed_attempts',
+      );
+      expect(codeOf(await auth.authenticate(bearer(key, from)))).toBe('ok');
+    }
+    // The key's id with another secret is not compared with anything: the throttle answers.
+    expect(codeOf(await auth.authenticate(bearer(wrongSecret(key), from)))).toBe(
+      'too_many_failed_attempts',
+    );
+    expect(calls.length).toBe(lookups);
+  });
+
   it.each([
     [2, 'ok'],
     [3, 'too_many_failed_attempts'],
@@ -411,8 +434,10 @@ describe('brute-force throttling', () => {
   );
 
   it('counts malformed headers, revoked and expired keys too; not missing keys or other refusals', async () => {
+    // cache: false, so that the key, once admitted, is not let past the throttle as remembered.
     const { auth, key, id, manager } = await keyed({
       failedAttempts: { limit: 2, windowSeconds: 60 },
+      cache: false,
     });
     const ip = '198.51.100.1';
     for (let i = 0; i < 5; i++) {
@@ -502,7 +527,10 @@ describe('brute-force throttling', () => {
   });
 
   it('keeps IPv4 addresses apart and an IPv4-mapped IPv6 address with its IPv4 one', async () => {
-    const { auth, key } = await keyed({ failedAttempts: { limit: 1, windowSeconds: 60 } });
+    const { auth, key } = await keyed({
+      failedAttempts: { limit: 1, windowSeconds: 60 },
+      cache: false, // the key is a probe of the throttle: never let past it as remembered
+    });
     // Addresses whose octets differ only in place, and the ends of the range.
     const addresses = ['1.0.0.2', '2.0.0.1', '0.0.1.2', '255.255.255.255', '0.0.0.0', '10.1.1.1'];
     for (const ip of addresses) await auth.authenticate(bearer(junk(1), { ip }));
@@ -518,7 +546,8 @@ describe('brute-force throttling', () => {
   });
 
   it('holds an address back across the restating of its table (every 2^30 ms)', async () => {
-    const { auth, key, clock } = await keyed({ failedAttempts });
+    // cache: false: the key is a probe of the throttle, never let past it as remembered.
+    const { auth, key, clock } = await keyed({ failedAttempts, cache: false });
     const early = { ip: '192.0.2.10' };
     const late = { ip: '192.0.2.11' };
     for (let i = 0; i < 5; i++) await auth.authenticate(bearer(junk(i), early));

@@ -104,9 +104,10 @@ describe('orkestaAuth() on Express 5', () => {
       .set('Authorization', `Bearer ${keys.readOnly}`)
       .set('X-Forwarded-For', '198.51.100.2');
     expect(other.status).toBe(200);
+    // Another key: the read-only one, verified just now, would pass as remembered.
     const same = await request(trusting)
       .get('/r')
-      .set('Authorization', `Bearer ${keys.readOnly}`)
+      .set('Authorization', `Bearer ${keys.admin}`)
       .set('X-Forwarded-For', '198.51.100.1');
     expect(same.status).toBe(429);
   });

@@ -103,6 +103,11 @@ export function createRedisChangeFeed(options: RedisChangeFeedOptions): RedisCha
       );
     });
     connection.on('error', (error: unknown) => report(error, 'subscribe'));
+    // Messages published while the connection is down are lost: until it is back (`ready`,
+    // then `reset`), subscribers trust their caches for a short time only.
+    connection.on('close', () => {
+      if (subscriber === connection) subscribers.interrupt();
+    });
     connection.on('message', (from: string, raw: string) => {
       if (from !== channel) return;
       const message = decodeKeyChangeMessage(raw);
@@ -138,9 +143,9 @@ export function createRedisChangeFeed(options: RedisChangeFeedOptions): RedisCha
       subscribers.deliver(keyIds);
       await redis.publish(channel, encodeKeyChangeMessage(origin, keyIds));
     },
-    subscribe(listener, onReset) {
+    subscribe(listener, onReset, onInterrupt) {
       if (closed) throw new StoreClosedError(what);
-      const remove = subscribers.add(listener, onReset);
+      const remove = subscribers.add(listener, onReset, onInterrupt);
       if (subscriber === undefined) start();
       let subscribed = true;
       return () => {

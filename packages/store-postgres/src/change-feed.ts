@@ -56,9 +56,9 @@ export interface ChangeFeedSettings {
  * A change feed over LISTEN/NOTIFY. `publish` tells this handle's listeners at once, then sends
  * `{"o": <origin>, "ids": [...]}` through the pool with `pg_notify`, split so that no payload
  * reaches PostgreSQL's 8000-byte limit. One dedicated connection (not a pool client) LISTENs,
- * from the first subscriber to the last; it reconnects with capped exponential backoff, and each
- * time its LISTEN is in place it calls every subscriber's `onReset`: what was sent while it was
- * not listening is lost. A subscriber that throws is reported and the others are told all the
+ * from the first subscriber to the last. When it fails it calls every subscriber's `onInterrupt`,
+ * and reconnects with capped exponential backoff; each time its LISTEN is in place it calls
+ * every subscriber's `onReset`: what was sent while it was not listening is lost. A subscriber that throws is reported and the others are told all the
  * same; after `close()`, `publish` rejects and `subscribe` throws with `StoreClosedError`.
  */
 export class PostgresChangeFeed implements KeyChangeFeed {
@@ -92,9 +92,9 @@ export class PostgresChangeFeed implements KeyChangeFeed {
     });
   }
 
-  subscribe(listener: Listener, onReset?: () => void): () => void {
+  subscribe(listener: Listener, onReset?: () => void, onInterrupt?: () => void): () => void {
     if (this.#closed) throw new StoreClosedError(this.#settings.what);
-    const remove = this.#subscribers.add(listener, onReset);
+    const remove = this.#subscribers.add(listener, onReset, onInterrupt);
     if (this.#client === undefined && this.#retry === undefined) this.#connect();
     let subscribed = true;
     return () => {
@@ -156,6 +156,7 @@ export class PostgresChangeFeed implements KeyChangeFeed {
       client = new pg.Client(this.#settings.clientConfig());
     } catch (error) {
       this.#settings.report(error, 'listen');
+      this.#subscribers.interrupt();
       this.#scheduleReconnect();
       return;
     }
@@ -167,6 +168,9 @@ export class PostgresChangeFeed implements KeyChangeFeed {
       this.#client = undefined;
       this.#listening = false;
       client.end().catch(() => {});
+      // Until LISTEN is back in place, notifications are lost: subscribers trust their caches
+      // for a short time only, and `reset` (on reconnection) has them drop everything.
+      this.#subscribers.interrupt();
       this.#scheduleReconnect();
     };
     client.on('error', fail);

@@ -1,6 +1,7 @@
 import { AuthUnavailableError, StoreTimeoutError } from '../errors.js';
 import type { KeyLookup, StoredKey } from '../store-types.js';
 import type { KnownKey } from '../stored-record.js';
+import { within } from '../timeout.js';
 
 /** An unknown id: what a lookup that found nothing gives, and what the negative cache keeps. */
 export const UNKNOWN = false;
@@ -25,19 +26,15 @@ export interface StoreCall {
  * no sense fails closed as `AuthUnavailableError` (503 `auth_unavailable`), reported first.
  */
 export async function lookUpInStore(call: StoreCall, id: string): Promise<LookupOutcome> {
-  let timer: NodeJS.Timeout | undefined;
   try {
-    const found = await Promise.race([
-      Promise.resolve().then(() => call.store.findById(id)),
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new StoreTimeoutError(call.timeoutMs)), call.timeoutMs);
-      }),
-    ]);
+    const found = await within(
+      () => call.store.findById(id),
+      call.timeoutMs,
+      () => new StoreTimeoutError(call.timeoutMs),
+    );
     return found === null || found === undefined ? UNKNOWN : call.decode(id, found);
   } catch (error) {
     call.report(error, id);
     return new AuthUnavailableError(call.retryAfterSeconds, id);
-  } finally {
-    clearTimeout(timer);
   }
 }
