@@ -178,7 +178,7 @@ describe('a feed that loses its connection', () => {
       now: clock.now,
       changeFeed: { publish: () => {}, subscribe: () => () => {} },
     });
-    const feed: { reset?: () => void; interrupt?: () => void } = {};
+    const feed: { reset?: (() => void) | undefined; interrupt?: (() => void) | undefined } = {};
     const changeFeed: KeyChangeFeed = {
       publish: () => {},
       subscribe: (_listener, onReset, onInterrupt) => {

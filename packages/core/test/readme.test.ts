@@ -81,6 +81,7 @@ describe('README of @orkesta/auth', () => {
       environment: true,
       signing: true,
       changeFeed: true,
+      publishTimeoutMs: true,
       onError: true,
       now: true,
     } satisfies Record<keyof KeyManagerOptions, true>;

@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import {
   type AuthResult,
+  ChangeFeedTimeoutError,
   ConfigurationError,
   createAuthenticator,
   createKeyManager,
@@ -11,6 +12,7 @@ import {
 } from '@orkesta/auth';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { type Gate, openGate } from '../../../test/gate.js';
 import { REDIS_URL, serviceAvailable } from '../../../test/services.js';
 import {
   createRedisChangeFeed,
@@ -431,6 +433,109 @@ describe.skipIf(!available)('createRedisChangeFeed over the real Redis', () => {
     expect(() => target.subscribe(() => {})).toThrow(
       expect.objectContaining({ code: 'ERR_ORKESTA_AUTH_STORE_CLOSED' }),
     );
+  });
+});
+
+describe.skipIf(!available)('createRedisChangeFeed through Redis outages', () => {
+  /** A gate in front of the real Redis, and a client of the default options through it. */
+  async function throughGate(): Promise<{ gate: Gate; redis: Redis }> {
+    const gate = await openGate(REDIS_URL, 'forward');
+    const redis = new Redis(gate.url, { lazyConnect: true });
+    redis.on('error', () => {}); // the outages below are on purpose
+    // disconnect, not quit: quit would wait for a Redis the gate may be keeping away.
+    opened.push({ close: () => gate.close() }, { close: () => redis.disconnect() });
+    await redis.connect();
+    return { gate, redis };
+  }
+
+  async function managerOver(redis: Redis) {
+    const store = new MemoryKeyStore();
+    const errors: { error: unknown; keyIds: readonly string[] }[] = [];
+    const changeFeed = createRedisChangeFeed({ redis, channel: uniqueChannel() });
+    opened.push(changeFeed);
+    const manager = createKeyManager({
+      store,
+      changeFeed,
+      onError: (error, context) => errors.push({ error, keyIds: context.keyIds }),
+    });
+    return { store, manager, errors };
+  }
+
+  it.each([
+    ['down (connections refused)', (gate: Gate) => ((gate.mode = 'reset'), gate.cut())],
+    ['frozen (connections open, nothing answered)', (gate: Gate) => gate.stall()],
+  ])(
+    'with Redis %s, KeyManager returns within publishTimeoutMs, the change saved, onError told',
+    async (_, outage) => {
+      const { gate, redis } = await throughGate();
+      const { store, manager, errors } = await managerOver(redis);
+      outage(gate);
+      const started = performance.now();
+      const { record } = await manager.create({ workspaceId: 'ws_1', name: 'erp', scope: 'admin' });
+      await manager.revoke(record.id);
+      const took = performance.now() - started;
+      // Two calls, each bounded by the default 1 s; not the whole outage.
+      expect(took).toBeLessThan(2 * 1_000 + 500);
+      expect((await store.findById(record.id))?.revokedAt).toBeInstanceOf(Date);
+      expect(errors.map((e) => e.keyIds)).toEqual([[record.id], [record.id]]);
+      for (const { error } of errors) expect(error).toBeInstanceOf(ChangeFeedTimeoutError);
+    },
+  );
+
+  it('a subscriber cut off: a key revoked meanwhile is refused within 1 s; once back, caches are emptied', async () => {
+    const { gate, redis } = await throughGate();
+    const channel = uniqueChannel();
+    const store = new MemoryKeyStore();
+    // Revocations elsewhere that this instance's feed cannot hear: no feed on this manager.
+    const manager = createKeyManager({
+      store,
+      changeFeed: { publish() {}, subscribe: () => () => {} },
+    });
+    const subscriber = createRedisChangeFeed({ redis, channel });
+    opened.push(subscriber);
+    const events: string[] = [];
+    const wait: { resolve?: () => void } = {};
+    subscriber.subscribe(
+      () => {},
+      () => (events.push('reset'), wait.resolve?.()),
+      () => (events.push('interrupt'), wait.resolve?.()),
+    );
+    const auth = createAuthenticator({ store, changeFeed: subscriber, lastUsed: false });
+    opened.push(auth);
+    const event = (name: string) =>
+      next<void>(
+        (resolve) => {
+          if (events.at(-1) === name) resolve();
+          else wait.resolve = () => events.at(-1) === name && resolve();
+        },
+        5_000,
+        name,
+      );
+    await event('reset');
+    const a = await manager.create({ workspaceId: 'ws_1', name: 'a', scope: 'admin' });
+    const b = await manager.create({ workspaceId: 'ws_1', name: 'b', scope: 'admin' });
+    const request = (key: string) => ({ authorization: `Bearer ${key}`, secure: true });
+    expect(codeOf(await auth.authenticate(request(a.key)))).toBe('ok');
+    expect(codeOf(await auth.authenticate(request(b.key)))).toBe('ok');
+
+    gate.mode = 'reset';
+    gate.cut();
+    await event('interrupt');
+    const revokedAt = performance.now();
+    await manager.revoke(a.record.id);
+    let code = 'ok';
+    while (code === 'ok' && performance.now() - revokedAt < 2_000) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      code = codeOf(await auth.authenticate(request(a.key)));
+    }
+    expect(code).toBe('api_key_revoked');
+    expect(performance.now() - revokedAt).toBeLessThan(1_000 + 250);
+
+    // Back: the feed resubscribes and the cache is emptied, so a change it missed is seen.
+    await manager.revoke(b.record.id);
+    gate.mode = 'forward';
+    await event('reset');
+    expect(codeOf(await auth.authenticate(request(b.key)))).toBe('api_key_revoked');
   });
 });
 

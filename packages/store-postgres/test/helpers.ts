@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { type AddressInfo, connect, createServer, type Socket } from 'node:net';
 import type { AuthResult } from '@orkesta/auth';
 import pg from 'pg';
 import { afterAll, afterEach } from 'vitest';
+import { type Gate, type GateMode, openGate as openSharedGate } from '../../../test/gate.js';
 import { POSTGRES_URL, serviceAvailable } from '../../../test/services.js';
 import { PostgresKeyStore, type PostgresKeyStoreOptions } from '../src/index.js';
 
@@ -157,76 +157,9 @@ export async function terminate(name: string): Promise<number> {
   return pids.length;
 }
 
-/** What a `Gate` does with connections: hold them unanswered, pass them on, or cut them. */
-export type GateMode = 'blackhole' | 'forward' | 'reset';
+export type { Gate, GateMode };
 
-/**
- * A loopback TCP server standing between a store and PostgreSQL, to break the network on cue:
- * `blackhole` accepts connections and never answers, `forward` relays them to the real server,
- * `reset` cuts them as they arrive. `cut()` drops every connection open through it, `stall()`
- * silences them.
- */
-export interface Gate {
-  readonly port: number;
-  readonly url: string;
-  mode: GateMode;
-  cut(): void;
-  /** Stops relaying on every open connection, leaving them open: the server seems to hang. */
-  stall(): void;
-  close(): Promise<void>;
-}
-
+/** A gate (see `test/gate.ts`) in front of this machine's PostgreSQL, closed after the test. */
 export async function openGate(mode: GateMode): Promise<Gate> {
-  const target = new URL(POSTGRES_URL);
-  const sockets = new Set<Socket>();
-  const relays = new Set<[Socket, Socket]>();
-  const track = (socket: Socket) => {
-    sockets.add(socket);
-    socket.on('error', () => {});
-    socket.on('close', () => sockets.delete(socket));
-  };
-  const server = createServer((client) => {
-    track(client);
-    if (gate.mode === 'reset') {
-      client.resetAndDestroy();
-    } else if (gate.mode === 'forward') {
-      const upstream = connect({ host: target.hostname, port: Number(target.port || 5432) });
-      track(upstream);
-      client.pipe(upstream).pipe(client);
-      const relay: [Socket, Socket] = [client, upstream];
-      relays.add(relay);
-      client.on('close', () => {
-        relays.delete(relay);
-        upstream.destroy();
-      });
-      upstream.on('close', () => client.destroy());
-    }
-    // blackhole: keep the socket, read nothing, answer nothing.
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  const url = new URL(POSTGRES_URL);
-  url.host = `127.0.0.1:${port}`;
-  const gate: Gate = {
-    port,
-    url: url.toString(),
-    mode,
-    cut() {
-      for (const socket of sockets) socket.destroy();
-    },
-    stall() {
-      gate.mode = 'blackhole';
-      for (const [client, upstream] of relays) {
-        client.unpipe(upstream);
-        upstream.unpipe(client);
-        client.pause();
-        upstream.pause();
-      }
-    },
-    async close() {
-      gate.cut();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  };
-  return closeLater(gate);
+  return closeLater(await openSharedGate(POSTGRES_URL, mode));
 }

@@ -180,6 +180,106 @@ describe.skipIf(!available)('when the database fails', () => {
   });
 });
 
+describe.skipIf(!available)('the one-second revocation bound through an outage', () => {
+  it('a key revoked right after the database returns is refused within 1 s, whenever LISTEN comes back', async () => {
+    const { schema, issuer, record, request } = await keyed();
+    const gate = await openGate('forward');
+    const reports: string[] = [];
+    // The default backoff (100 ms doubling to 5 s): after a long outage LISTEN may take seconds
+    // to return, and the cache must not trust its entries meanwhile.
+    const store = openStore({
+      connectionString: gate.url,
+      schema,
+      connectTimeoutMs: 500,
+      onError: (_error, context) => reports.push(context.operation),
+    });
+    const auth = closeLater(createAuthenticator({ store, storeTimeoutMs: 300, lastUsed: false }));
+    await listening(store);
+    expect(codeOf(await auth.authenticate(request))).toBe('ok');
+
+    gate.mode = 'reset';
+    gate.cut();
+    const cutAt = performance.now();
+    await until(
+      () =>
+        performance.now() - cutAt > 1_500 &&
+        reports.filter((operation) => operation === 'listen').length >= 4,
+      10_000,
+      'an outage of 1.5 s and four failed LISTEN attempts',
+    );
+    // Down for longer than the bound: the cached key is no longer trusted, and cannot be checked.
+    expect(codeOf(await auth.authenticate(request))).toBe('auth_unavailable');
+
+    gate.mode = 'forward';
+    await until(
+      async () => codeOf(await auth.authenticate(request)) === 'ok',
+      5_000,
+      'the key admitted again',
+    );
+    const revokedAt = performance.now();
+    await createKeyManager({ store: issuer }).revoke(record.id);
+    let code = 'ok';
+    while (code === 'ok' && performance.now() - revokedAt < 3_000) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      code = codeOf(await auth.authenticate(request));
+    }
+    expect(code).toBe('api_key_revoked');
+    expect(performance.now() - revokedAt).toBeLessThan(1_000 + SLACK_MS);
+  });
+});
+
+describe.skipIf(!available)('a database that freezes and thaws', () => {
+  it('more requests than pool slots: each 503 within storeTimeoutMs, none held longer; all well once it thaws', async () => {
+    const { schema, issuer, request } = await keyed();
+    const gate = await openGate('forward');
+    const store = openStore({
+      connectionString: gate.url,
+      schema,
+      statementTimeoutMs: 2_000,
+      connectTimeoutMs: 500,
+      poolMax: 2,
+    });
+    const storeTimeoutMs = 300;
+    const auth = closeLater(
+      createAuthenticator({ store, storeTimeoutMs, lastUsed: false, cache: false }),
+    );
+    // Ten keys, so that no request shares another's lookup.
+    const manager = createKeyManager({ store: issuer });
+    const requests = [request];
+    for (let i = 0; i < 9; i++) {
+      const issued = await manager.create({ workspaceId: 'ws_1', name: `k${i}`, scope: 'admin' });
+      requests.push({ authorization: `Bearer ${issued.key}`, secure: true });
+    }
+    expect(codeOf(await auth.authenticate(request))).toBe('ok');
+
+    gate.stall(); // like SIGSTOP: connections stay open, nothing answers
+    const started = performance.now();
+    const frozen = await Promise.all(
+      requests.map(async (each) => {
+        const result = await auth.authenticate(each);
+        return { code: codeOf(result), ms: performance.now() - started };
+      }),
+    );
+    for (const { code, ms } of frozen) {
+      expect(code).toBe('auth_unavailable');
+      expect(ms).toBeLessThan(storeTimeoutMs + SLACK_MS);
+    }
+
+    gate.resume();
+    // The queries held on the frozen connections are answered (or given up by the client) and
+    // the two slots are free again: every key is admitted, all at once.
+    await until(
+      async () => {
+        const results = await Promise.all(requests.map((each) => auth.authenticate(each)));
+        return results.every((result) => codeOf(result) === 'ok');
+      },
+      10_000,
+      'every key admitted after the thaw',
+      100,
+    );
+  });
+});
+
 describe.skipIf(!available)('a listening connection that goes silent', () => {
   it('is found out by its heartbeat, reported, and replaced once the network is back', async () => {
     const gate = await openGate('forward');
