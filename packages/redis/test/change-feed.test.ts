@@ -462,7 +462,13 @@ describe.skipIf(!available)('createRedisChangeFeed through Redis outages', () =>
   }
 
   it.each([
-    ['down (connections refused)', (gate: Gate) => ((gate.mode = 'reset'), gate.cut())],
+    [
+      'down (connections refused)',
+      (gate: Gate) => {
+        gate.mode = 'reset';
+        gate.cut();
+      },
+    ],
     ['frozen (connections open, nothing answered)', (gate: Gate) => gate.stall()],
   ])(
     'with Redis %s, KeyManager returns within publishTimeoutMs, the change saved, onError told',
@@ -497,8 +503,14 @@ describe.skipIf(!available)('createRedisChangeFeed through Redis outages', () =>
     const wait: { resolve?: () => void } = {};
     subscriber.subscribe(
       () => {},
-      () => (events.push('reset'), wait.resolve?.()),
-      () => (events.push('interrupt'), wait.resolve?.()),
+      () => {
+        events.push('reset');
+        wait.resolve?.();
+      },
+      () => {
+        events.push('interrupt');
+        wait.resolve?.();
+      },
     );
     const auth = createAuthenticator({ store, changeFeed: subscriber, lastUsed: false });
     opened.push(auth);
