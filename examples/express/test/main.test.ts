@@ -11,14 +11,15 @@ import {
 import { migrateKeyStore, openKeyStore, parseStoreSpec } from 'orkesta-auth';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
-import { POSTGRES_URL, serviceAvailable } from '../../../test/services.js';
+import { POSTGRES_URL, REDIS_URL, serviceAvailable } from '../../../test/services.js';
 
 const mainFile = fileURLToPath(new URL('../dist/main.js', import.meta.url));
 
-// `pnpm start` is the README's first command.
-describeDemoMain('Express', mainFile, 'start');
-
 const postgres = await serviceAvailable('postgres');
+const redis = await serviceAvailable('redis');
+
+// `pnpm start` is the README's first command.
+describeDemoMain('Express', mainFile, 'start', { redisUrl: redis ? REDIS_URL : undefined });
 
 describe.runIf(postgres)('the Express demo on PostgreSQL (ORKESTA_AUTH_STORE=postgres://…)', () => {
   const schemas: string[] = [];

@@ -1,11 +1,26 @@
 import type { RequestListener } from 'node:http';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { ApiKeyInfo, Authenticator, KeyManager, KeyStore } from '@orkesta/auth';
+import type {
+  ApiKeyInfo,
+  Authenticator,
+  KeyManager,
+  KeyStore,
+  RateLimitPolicy,
+  Scope,
+} from '@orkesta/auth';
 import { createAuthenticator, createKeyManager } from '@orkesta/auth';
-import type { OpenedKeyStore } from 'orkesta-auth';
-import { openKeyStore, resolveStoreSpec, STORE_ENV } from 'orkesta-auth';
+import type { OpenedKeyStore, OpenedRedis } from 'orkesta-auth';
+import {
+  openKeyStore,
+  openRedis,
+  REDIS_ENV,
+  resolveRedisUrl,
+  resolveStoreSpec,
+  STORE_ENV,
+} from 'orkesta-auth';
 import { PaymentsData } from './data.js';
+import { QuietErrorLog } from './error-log.js';
 
 /** The workspace the demo mints its first keys for. */
 export const DEMO_WORKSPACE = 'ws_demo';
@@ -38,24 +53,75 @@ export class DemoConfigurationError extends Error {
 }
 
 /**
+ * The demo's request rates, per key, by scope: low enough to hit by hand (a shell loop of curl)
+ * and sure to be hit by any load test, so that the demo shows 429 with `Retry-After` and the
+ * RateLimit fields. A burst of `limit`, then one more every `windowSeconds / limit` seconds.
+ */
+export const DEMO_RATE_LIMITS: Readonly<Record<Scope, RateLimitPolicy>> = {
+  'read-only': { limit: 60, windowSeconds: 60 },
+  'read-write': { limit: 20, windowSeconds: 60 },
+  admin: { limit: 20, windowSeconds: 60 },
+};
+
+export interface DemoServicesOptions {
+  /**
+   * Redis (`ORKESTA_AUTH_REDIS`): the rate limits are kept there, exact across every instance,
+   * and changes go out and are heard there as well as through the store's own feed.
+   */
+  readonly redis?: OpenedRedis | undefined;
+  /** Where failures are written, one line per kind. Default: stderr, through `QuietErrorLog`. */
+  readonly log?: QuietErrorLog;
+}
+
+/**
  * The key manager and authenticator the demo runs on `store`. The authenticator subscribes to the
  * store's change feed (`store.changes`), so a key revoked elsewhere (the CLI, another instance)
- * is refused here within a second. HTTPS is not required: nothing terminates TLS on a
- * developer's machine, and the banner says so.
+ * is refused here within a second; with Redis, to Redis's too. Every key is rate-limited by its
+ * scope (`DEMO_RATE_LIMITS`). HTTPS is not required: nothing terminates TLS on a developer's
+ * machine, and the banner says so.
  */
-export function createDemoServices(store: KeyStore): DemoServices {
-  const keys = createKeyManager({ store });
+export function createDemoServices(
+  store: KeyStore,
+  options: DemoServicesOptions = {},
+): DemoServices {
+  const { redis } = options;
+  const log = options.log ?? new QuietErrorLog((line) => console.error(line));
+  const changeFeed = redis?.changesWith(store.changes) ?? store.changes;
+  const keys = createKeyManager({
+    store,
+    ...(changeFeed === undefined ? {} : { changeFeed }),
+    onError: (error) => log.report('telling other instances of a change failed', error),
+  });
   const authenticator = createAuthenticator({
     store,
     requireHttps: false,
+    ...(changeFeed === undefined ? {} : { changeFeed }),
+    rateLimit: {
+      scopes: DEMO_RATE_LIMITS,
+      ...(redis === undefined
+        ? {}
+        : {
+            limiter: redis.limiter({
+              onFallback: (error) =>
+                log.report('Redis did not answer; rate limits are per instance meanwhile', error),
+            }),
+          }),
+    },
     hooks: {
       onError(error, context) {
-        const key = context.keyId === undefined ? '' : ` for key ${context.keyId}`;
-        console.error(`[auth] ${context.operation} failed${key}:`, error);
+        log.report(`${context.operation} failed`, error);
       },
     },
   });
   return { authenticator, keys, data: new PaymentsData() };
+}
+
+/** How the banner states the rate limits. */
+export function rateLimitLine(redis: boolean): string {
+  const rates = (Object.entries(DEMO_RATE_LIMITS) as [Scope, RateLimitPolicy][])
+    .map(([scope, rate]) => `${scope} ${rate.limit}/${rate.windowSeconds}s`)
+    .join(', ');
+  return `Rate limits per key: ${rates}; over it, 429 with Retry-After (${redis ? 'kept in Redis, exact across instances' : 'kept in this process'}).`;
 }
 
 /** `PORT` (default 3000) and `HOST` (default 127.0.0.1), checked. */
@@ -143,6 +209,10 @@ export interface BannerInput {
   readonly store: string;
   /** Whether `ORKESTA_AUTH_STORE` named the store (the CLI must be given the same). */
   readonly storeFromEnv: boolean;
+  /** The label of the Redis limits and changes are shared on, if any. */
+  readonly redis?: string | undefined;
+  /** In a cluster: how many worker processes serve, all on the one port. */
+  readonly workers?: number | undefined;
   readonly start: { minted: MintedKeys } | { admins: ApiKeyInfo[] };
 }
 
@@ -152,6 +222,15 @@ export function banner(input: BannerInput): string[] {
   const lines = [
     `orkesta-auth demo (${input.framework}): payments API on ${url}`,
     `Key store: ${input.store}`,
+    ...(input.redis === undefined
+      ? []
+      : [`Redis: ${input.redis} (rate limits, and changes as well as the store's own feed)`]),
+    ...(input.workers === undefined
+      ? []
+      : [
+          `${input.workers} worker processes on one port share the key store${input.redis === undefined ? '' : ' and Redis'}: one limit per key, a revocation refused by every worker within a second.`,
+        ]),
+    rateLimitLine(input.redis !== undefined),
     'HTTPS check is OFF (requireHttps: false) for local use; keep it on in production.',
     '',
   ];
@@ -209,43 +288,145 @@ export interface RunDemoOptions {
   readonly env?: NodeJS.ProcessEnv;
 }
 
+/** What the demo's variables say, checked: a wrong one is a `DemoConfigurationError`. */
+export interface DemoSettings {
+  readonly address: DemoAddress;
+  readonly spec: ReturnType<typeof resolveStoreSpec>;
+  /** `ORKESTA_AUTH_REDIS`, when set. */
+  readonly redisUrl: string | undefined;
+}
+
+/** Reads `PORT`, `HOST`, `ORKESTA_AUTH_STORE` and `ORKESTA_AUTH_REDIS`; throws on a wrong one. */
+export function demoSettings(env: NodeJS.ProcessEnv): DemoSettings {
+  return {
+    address: demoAddress(env),
+    spec: resolveStoreSpec(undefined, env),
+    redisUrl: resolveRedisUrl(env),
+  };
+}
+
+/** The store, Redis and services of one demo process, and how to close them. */
+export interface OpenedDemo {
+  readonly opened: OpenedKeyStore;
+  readonly redis: OpenedRedis | undefined;
+  readonly services: DemoServices;
+  close(): Promise<void>;
+}
+
+/** How long the demo waits for Redis to answer at start before it gives up (exit 1). */
+const REDIS_START_TIMEOUT_MS = 3_000;
+
+/** Opens the store and Redis the settings name and builds the services on them. */
+export async function openDemo(settings: DemoSettings): Promise<OpenedDemo> {
+  const log = new QuietErrorLog((line) => console.error(line));
+  const opened = await openKeyStore(settings.spec);
+  let redis: OpenedRedis | undefined;
+  try {
+    if (settings.redisUrl !== undefined) {
+      // Until Redis has answered once, its errors are the start's failure, said in one line.
+      let starting = true;
+      let lastError: unknown;
+      redis = openRedis(settings.redisUrl, (error) => {
+        if (starting) lastError = error;
+        else log.report('Redis connection', error);
+      });
+      await redisAnswers(redis, () => lastError);
+      starting = false;
+    }
+  } catch (error) {
+    await redis?.close().catch(() => {});
+    await opened.close().catch(() => {});
+    throw error;
+  }
+  const services = createDemoServices(opened.store, { redis, log });
+  return {
+    opened,
+    redis,
+    services,
+    async close() {
+      await services.authenticator.close();
+      await redis?.close();
+      await opened.close();
+      log.close();
+    },
+  };
+}
+
+/** Resolves once Redis answers a PING; rejects, naming it, if it does not within 3 s. */
+async function redisAnswers(redis: OpenedRedis, lastError: () => unknown): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      redis.redis.ping(),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error('no answer')), REDIS_START_TIMEOUT_MS);
+      }),
+    ]);
+  } catch (error) {
+    const cause = lastError() ?? error;
+    const why = cause instanceof Error ? cause.message : String(cause);
+    throw new Error(
+      `Redis at ${redis.label} (${REDIS_ENV}) cannot be used: ${why}; start it, or unset ${REDIS_ENV} to keep limits in this process`,
+    );
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * Listens with `options.serve`; a port in use says which variable moves it.
+ */
+export async function serveDemo(
+  options: RunDemoOptions,
+  services: DemoServices,
+  address: DemoAddress,
+): Promise<DemoServer> {
+  try {
+    return await options.serve(services, address);
+  } catch (error) {
+    if ((error as { code?: unknown }).code === 'EADDRINUSE') {
+      throw new Error(
+        `port ${address.port} on ${address.host} is in use (EADDRINUSE): set PORT to another port, or 0 for a free one`,
+      );
+    }
+    throw error;
+  }
+}
+
 /**
  * The demo's main: opens the store `ORKESTA_AUTH_STORE` names (default
- * `sqlite:.orkesta/keys.db`), mints the first keys if `ws_demo` has no admin, serves on `PORT`
- * (default 3000), prints the banner, and on SIGINT or SIGTERM closes the server, the
- * authenticator and the store, then exits. A wrong variable is one line on stderr and exit
- * status 2; a store it cannot use, or a port it cannot listen on, one line and status 1.
+ * `sqlite:.orkesta/keys.db`) and the Redis `ORKESTA_AUTH_REDIS` names (if any), mints the first
+ * keys if `ws_demo` has no admin, serves on `PORT` (default 3000), prints the banner, and on
+ * SIGINT or SIGTERM closes the server, the authenticator, Redis and the store, then exits. A
+ * wrong variable is one line on stderr and exit status 2; a store or Redis it cannot use, or a
+ * port it cannot listen on, one line and status 1.
  */
 export async function runDemo(options: RunDemoOptions): Promise<void> {
   const env = options.env ?? process.env;
-  let address: DemoAddress;
-  let spec: ReturnType<typeof resolveStoreSpec>;
+  let settings: DemoSettings;
   try {
-    address = demoAddress(env);
-    spec = resolveStoreSpec(undefined, env);
+    settings = demoSettings(env);
   } catch (error) {
     return fail(2, error);
   }
 
-  let opened: OpenedKeyStore | undefined;
-  let services: DemoServices | undefined;
+  let demo: OpenedDemo | undefined;
   let server: DemoServer | undefined;
   const closeAll = async () => {
     await server?.close();
-    await services?.authenticator.close();
-    await opened?.close();
+    await demo?.close();
   };
   try {
-    opened = await openKeyStore(spec);
-    services = createDemoServices(opened.store);
+    demo = await openDemo(settings);
     // Listen first: a port in use must not cost a minted key that is never shown.
-    server = await options.serve(services, address);
-    const start = await firstStart(services.keys);
+    server = await serveDemo(options, demo.services, settings.address);
+    const start = await firstStart(demo.services.keys);
     const lines = banner({
       framework: options.framework,
       url: server.url,
-      store: opened.label,
+      store: demo.opened.label,
       storeFromEnv: env[STORE_ENV] !== undefined && env[STORE_ENV] !== '',
+      redis: demo.redis?.label,
       start,
     });
     process.stdout.write(`${lines.join('\n')}\n`);
@@ -253,16 +434,20 @@ export async function runDemo(options: RunDemoOptions): Promise<void> {
     await closeAll().catch(() => {});
     return fail(1, error);
   }
+  stopOnSignals(closeAll, 'closing the server and the key store.');
+}
 
+/**
+ * On SIGINT or SIGTERM: says `saying`, runs `close`, exits 0 (1 if closing failed). A second
+ * signal stops waiting for connections to finish.
+ */
+export function stopOnSignals(close: () => Promise<void>, saying: string): void {
   let stopping = false;
   const stop = (signal: NodeJS.Signals) => {
-    if (stopping) {
-      // A second Ctrl+C: stop waiting for connections to finish.
-      process.exit(1);
-    }
+    if (stopping) process.exit(1);
     stopping = true;
-    console.log(`${signal}: closing the server and the key store.`);
-    closeAll().then(
+    console.log(`${signal}: ${saying}`);
+    close().then(
       () => process.exit(0),
       (error: unknown) => {
         console.error('demo: closing failed:', error);
@@ -274,7 +459,8 @@ export async function runDemo(options: RunDemoOptions): Promise<void> {
   process.on('SIGTERM', stop);
 }
 
-function fail(status: number, error: unknown): void {
+/** One line on stderr, `demo: …`, and the exit status. */
+export function fail(status: number, error: unknown): void {
   const message = error instanceof Error ? error.message : String(error);
   console.error(`demo: ${message}`);
   process.exitCode = status;

@@ -20,7 +20,7 @@ import { openKeyStore } from 'orkesta-auth';
 import request from 'supertest';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { DemoServer, DemoServices } from './demo.js';
-import { createDemoServices, DEMO_WORKSPACE } from './demo.js';
+import { createDemoServices, DEMO_RATE_LIMITS, DEMO_WORKSPACE } from './demo.js';
 import type { RouteSpec } from './routes.js';
 import { ROUTES } from './routes.js';
 
@@ -565,7 +565,60 @@ export async function runCurlLines(output: string): Promise<[number, number, str
  * one line on stderr and exit status 2. `rootScript` is the root package.json script that builds
  * and starts it (`start` for Express), run once with pnpm as a user would.
  */
-export function describeDemoMain(framework: string, mainFile: string, rootScript: string): void {
+/**
+ * Sends `count` requests one after another with `key` to `url` and returns how many were
+ * admitted, the first refusal, and how long it took (the limiter refills as time passes).
+ */
+export async function burst(
+  url: string,
+  key: string,
+  count: number,
+): Promise<{ admitted: number; refused: Response | undefined; elapsedMs: number }> {
+  const started = performance.now();
+  let admitted = 0;
+  let refused: Response | undefined;
+  for (let i = 0; i < count; i++) {
+    const res = await fetch(url, { headers: { Authorization: `Bearer ${key}` } });
+    if (res.status === 200) {
+      admitted++;
+      await res.arrayBuffer();
+    } else {
+      refused ??= res;
+    }
+  }
+  return { admitted, refused, elapsedMs: performance.now() - started };
+}
+
+/** Checks that a burst on the demo's read-only key got exactly its rate, then 429 as the contract says. */
+async function expectReadOnlyRate(url: string, readOnly: string): Promise<void> {
+  const { limit, windowSeconds } = DEMO_RATE_LIMITS['read-only'];
+  const result = await burst(`${url}/v1/accounts`, readOnly, limit + 10);
+  // A burst of `limit`, then one more per `windowSeconds / limit`; the two curl lines with the
+  // key (200, and 403 for scope: the rate step comes first) took two.
+  const refilled = Math.floor(result.elapsedMs / ((windowSeconds * 1_000) / limit));
+  expect(result.admitted).toBeGreaterThanOrEqual(limit - 2);
+  expect(result.admitted).toBeLessThanOrEqual(limit - 2 + refilled);
+  const refused = result.refused;
+  if (refused === undefined) throw new Error('no refusal');
+  expect(refused.status).toBe(429);
+  expect(((await refused.json()) as { code: string }).code).toBe('rate_limit_exceeded');
+  expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+  expect(refused.headers.get('ratelimit-policy')).toBe(`"read-only";q=${limit};w=${windowSeconds}`);
+}
+
+/** What the demo suites may use besides SQLite files. */
+export interface DemoServicesUnderTest {
+  /** A Redis to run the `ORKESTA_AUTH_REDIS` tests on; without it they are skipped. */
+  readonly redisUrl?: string | undefined;
+}
+
+export function describeDemoMain(
+  framework: string,
+  mainFile: string,
+  rootScript: string,
+  servicesUnderTest: DemoServicesUnderTest = {},
+): void {
+  const { redisUrl } = servicesUnderTest;
   describe(`${framework} demo main (${DEMO_WORKSPACE}, ORKESTA_AUTH_STORE, PORT)`, () => {
     let dir: ReturnType<typeof temporaryDirectory>;
     beforeEach(() => {
@@ -689,13 +742,89 @@ export function describeDemoMain(framework: string, mainFile: string, rootScript
     );
 
     it(
-      'a wrong PORT or ORKESTA_AUTH_STORE is one line on stderr and exit status 2',
+      'a burst on one key: its rate, then 429 with Retry-After and the RateLimit fields',
+      async () => {
+        const demo = await spawnDemo(['node', mainFile], {
+          ORKESTA_AUTH_STORE: `sqlite:${join(dir.path, 'keys.db')}`,
+          PORT: '0',
+        });
+        try {
+          const output = demo.output();
+          expect(output).toContain('Rate limits per key: read-only 60/60s');
+          expect(output).toContain('kept in this process');
+          await runCurlLines(output);
+          const readOnly = /read-only\s+(ork_\S+)/.exec(output)?.[1] ?? '';
+          await expectReadOnlyRate(demo.url, readOnly);
+        } finally {
+          expect(await demo.stop()).toBe(0);
+        }
+      },
+      SPAWN_TIMEOUT_MS,
+    );
+
+    it.runIf(redisUrl !== undefined)(
+      'with ORKESTA_AUTH_REDIS: limits kept in Redis, the banner says so, a burst gets 429',
+      async () => {
+        const demo = await spawnDemo(['node', mainFile], {
+          ORKESTA_AUTH_STORE: `sqlite:${join(dir.path, 'keys.db')}`,
+          ORKESTA_AUTH_REDIS: redisUrl!,
+          PORT: '0',
+        });
+        try {
+          const output = demo.output();
+          expect(output).toContain(`Redis: ${redisUrl}`);
+          expect(output).toContain('kept in Redis, exact across instances');
+          await runCurlLines(output);
+          const readOnly = /read-only\s+(ork_\S+)/.exec(output)?.[1] ?? '';
+          await expectReadOnlyRate(demo.url, readOnly);
+        } finally {
+          expect(await demo.stop()).toBe(0);
+        }
+      },
+      SPAWN_TIMEOUT_MS,
+    );
+
+    it(
+      'a Redis that cannot be reached is one line on stderr and exit status 1',
+      async () => {
+        const ended = await runToEnd(['node', mainFile], {
+          ORKESTA_AUTH_STORE: `sqlite:${join(dir.path, 'keys.db')}`,
+          ORKESTA_AUTH_REDIS: 'redis://127.0.0.1:1',
+          PORT: '0',
+        });
+        expect(ended.code).toBe(1);
+        expect(ended.stdout).toBe('');
+        expect(ended.stderr.trim().split('\n')).toHaveLength(1);
+        expect(ended.stderr).toMatch(
+          /^demo: Redis at redis:\/\/127\.0\.0\.1:1 .*ORKESTA_AUTH_REDIS/,
+        );
+      },
+      SPAWN_TIMEOUT_MS,
+    );
+
+    it(
+      `a wrong variable through pnpm ${rootScript} is exit status 2 too, as the README says`,
+      async () => {
+        const ended = await runToEnd(
+          ['pnpm', '--silent', rootScript],
+          { ORKESTA_AUTH_STORE: `sqlite:${join(dir.path, 'keys.db')}`, PORT: 'http' },
+          { cwd: REPOSITORY_ROOT },
+        );
+        expect(ended.code).toBe(2);
+        expect(ended.stderr).toMatch(/^demo: PORT must be/m);
+      },
+      SPAWN_TIMEOUT_MS,
+    );
+
+    it(
+      'a wrong PORT, ORKESTA_AUTH_STORE or ORKESTA_AUTH_REDIS is one line on stderr and exit status 2',
       async () => {
         const store = `sqlite:${join(dir.path, 'keys.db')}`;
         for (const env of [
           { ORKESTA_AUTH_STORE: store, PORT: 'http' },
           { ORKESTA_AUTH_STORE: store, PORT: '70000' },
           { ORKESTA_AUTH_STORE: 'mysql://localhost/keys', PORT: '0' },
+          { ORKESTA_AUTH_STORE: store, PORT: '0', ORKESTA_AUTH_REDIS: 'http://127.0.0.1:6379' },
         ]) {
           const ended = await runToEnd(['node', mainFile], env);
           expect(ended.code, ended.stderr).toBe(2);
@@ -723,6 +852,7 @@ export function describeDemoMain(framework: string, mainFile: string, rootScript
           expect(ended.stdout).toBe('');
           expect(ended.stderr.trim().split('\n')).toHaveLength(1);
           expect(ended.stderr).toContain('EADDRINUSE');
+          expect(ended.stderr).toContain('set PORT');
         } finally {
           blocker.close();
         }

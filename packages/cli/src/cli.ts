@@ -35,6 +35,7 @@ import {
 } from './commands.js';
 import { keyDetails, keyJson, keyTable, when } from './format.js';
 import { migrateKeyStore, openKeyStore, StoreOpenError } from './open-store.js';
+import { openRedis, resolveRedisUrl } from './redis.js';
 import { redact, resolveStoreSpec, type StoreSpec } from './store-spec.js';
 import { afterDuration, oneOf, parseDuration, parseFutureInstant, UsageError } from './values.js';
 
@@ -208,13 +209,37 @@ async function withStore<T>(
   use: (store: KeyStore, keys: KeyManager) => Promise<T>,
 ): Promise<T> {
   const spec = resolveSpec(context);
+  const redisUrl = resolveRedisUrl(context.io.env);
   const opened = await openKeyStore(spec);
+  // With ORKESTA_AUTH_REDIS, changes also go out over Redis, to instances that listen there.
+  // Redis away is no reason to fail a command whose change is saved: one warning line says so.
+  const redis =
+    redisUrl === undefined
+      ? undefined
+      : openRedis(redisUrl, () => {
+          // Connection errors surface as the publish failure below, once.
+        });
   try {
     // One instant for the whole command: a key made with --ttl 90d lives exactly 90 days from
     // its createdAt, and "already revoked" means revoked before this command.
     const now = context.now;
-    return await use(opened.store, createKeyManager({ store: opened.store, now: () => now }));
+    const keys = createKeyManager({
+      store: opened.store,
+      now: () => now,
+      ...(redis === undefined
+        ? {}
+        : {
+            changeFeed: redis.changesWith(opened.store.changes),
+            onError: (error: unknown, { keyIds }: { keyIds: readonly string[] }) => {
+              context.io.stderr(
+                `${PROGRAM}: warning: the change to ${keyIds.join(', ')} is saved, but could not be sent over Redis (${redis.label}): ${oneLine(describeError(error), spec)}; instances listening only there see it when their cache entries end\n`,
+              );
+            },
+          }),
+    });
+    return await use(opened.store, keys);
   } finally {
+    await redis?.close().catch(() => {});
     await opened.close().catch(() => {});
   }
 }

@@ -1,3 +1,4 @@
+import { REDIS_ENV } from './redis.js';
 import { DEFAULT_STORE_SPEC, STORE_ENV } from './store-spec.js';
 
 /** The program's name, as users type it. */
@@ -261,6 +262,10 @@ export function programHelp(): string {
     'Options of every command:',
     ...optionLines([...GLOBAL_OPTIONS, VERSION_OPTION]),
     '',
+    'Environment:',
+    `  ${STORE_ENV}  the key store when --store is not given`,
+    `  ${REDIS_ENV}  redis://HOST:PORT[/DB]: every change also goes out over Redis, to the instances listening there (the demo given the same variable); Redis away is a warning, not a failure`,
+    '',
     'Exit codes:',
     ...exitCodeLines(),
     '',
@@ -293,6 +298,10 @@ export function commandHelp(command: CommandSpec): string {
     '',
     'Options:',
     ...optionLines([...command.options, ...GLOBAL_OPTIONS]),
+    '',
+    'Environment:',
+    `  ${STORE_ENV}  the key store when --store is not given`,
+    `  ${REDIS_ENV}  redis://HOST:PORT[/DB]: every change also goes out over Redis, to the instances listening there (the demo given the same variable); Redis away is a warning, not a failure`,
     '',
     'Exit codes:',
     ...exitCodeLines(),

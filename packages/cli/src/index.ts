@@ -9,6 +9,8 @@ export type {
   StoreOpenErrorCode,
 } from './open-store.js';
 export { migrateKeyStore, openKeyStore, StoreOpenError } from './open-store.js';
+export type { OpenedRedis } from './redis.js';
+export { openRedis, REDIS_ENV, redisLabel, resolveRedisUrl } from './redis.js';
 export type { StoreSpec, StoreSpecOptions } from './store-spec.js';
 export {
   DEFAULT_STORE_SPEC,

@@ -40,7 +40,7 @@ export interface Run {
 }
 
 export interface RunOptions {
-  /** Variables on top of the tests' environment (without ORKESTA_AUTH_STORE and INIT_CWD). */
+  /** Variables on top of the tests' environment (without ORKESTA_AUTH_STORE, ORKESTA_AUTH_REDIS and INIT_CWD). */
   readonly env?: Record<string, string | undefined>;
   /** What stdin holds; empty by default. */
   readonly input?: string;
@@ -49,7 +49,12 @@ export interface RunOptions {
 
 function environment(extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
   // The tests' own runner may set these (pnpm sets INIT_CWD): each test says what it wants.
-  const { ORKESTA_AUTH_STORE: _store, INIT_CWD: _initCwd, ...inherited } = process.env;
+  const {
+    ORKESTA_AUTH_STORE: _store,
+    ORKESTA_AUTH_REDIS: _redis,
+    INIT_CWD: _initCwd,
+    ...inherited
+  } = process.env;
   const env: NodeJS.ProcessEnv = { ...inherited };
   for (const [name, value] of Object.entries(extra)) {
     if (value === undefined) delete env[name];

@@ -161,3 +161,53 @@ export function createLocalChangeFeed(options?: LocalChangeFeedOptions): LocalCh
     },
   };
 }
+
+/**
+ * One feed over several (a store's own and Redis, say): `publish` sends to every one of them
+ * (all are tried; the first failure rejects, after the others were sent), and a subscriber
+ * hears the changes of every one. Subscribers are told the feed is interrupted while any of them
+ * is (a publisher may be using only that one), and to reset whenever one of them resets.
+ */
+export function combineChangeFeeds(feeds: readonly KeyChangeFeed[]): KeyChangeFeed {
+  if (!Array.isArray(feeds) || feeds.length === 0) {
+    throw new ConfigurationError('combineChangeFeeds needs an array of at least one change feed');
+  }
+  feeds.forEach((feed, i) => {
+    if (
+      feed === null ||
+      typeof feed !== 'object' ||
+      typeof feed.publish !== 'function' ||
+      typeof feed.subscribe !== 'function'
+    ) {
+      throw new ConfigurationError(`feeds[${i}] must be a change feed with publish and subscribe`);
+    }
+  });
+  return {
+    async publish(keyIds) {
+      const sent = await Promise.allSettled(feeds.map(async (feed) => feed.publish(keyIds)));
+      const failed = sent.find((outcome) => outcome.status === 'rejected');
+      if (failed !== undefined) throw failed.reason;
+    },
+    subscribe(listener, onReset, onInterrupt) {
+      const down = new Set<KeyChangeFeed>();
+      const stops = feeds.map((feed) =>
+        feed.subscribe(
+          listener,
+          () => {
+            down.delete(feed);
+            onReset?.();
+            // Another is still cut off: the caches it could not keep fresh stay on short trust.
+            if (down.size > 0) onInterrupt?.();
+          },
+          () => {
+            down.add(feed);
+            onInterrupt?.();
+          },
+        ),
+      );
+      return () => {
+        for (const stop of stops) stop();
+      };
+    },
+  };
+}

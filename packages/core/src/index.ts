@@ -16,7 +16,7 @@ export { Authenticator, createAuthenticator } from './authenticator.js';
 export type { AuthenticatorOptions, CacheOptions } from './authenticator-options.js';
 // Issuing and managing keys
 export type { LocalChangeFeed, LocalChangeFeedOptions } from './change-feed.js';
-export { createLocalChangeFeed } from './change-feed.js';
+export { combineChangeFeeds, createLocalChangeFeed } from './change-feed.js';
 // Errors, and their responses
 export type {
   AnyAuthError,

@@ -3,8 +3,10 @@ import { checkAccess } from '../src/adapter.js';
 import {
   type AuthResult,
   ConfigurationError,
+  combineChangeFeeds,
   createAuthenticator,
   createKeyManager,
+  createLocalChangeFeed,
   type KeyChangeFeed,
   type KeyLookup,
   KeyManagementError,
@@ -290,5 +292,114 @@ describe('a feed that loses its connection', () => {
     clock.advance(1);
     expect(await code()).toBe('ok');
     expect(calls).toHaveLength(2);
+  });
+});
+
+describe('combineChangeFeeds', () => {
+  /** A feed whose subscribers' handlers the test calls by hand. */
+  function manual() {
+    const published: (readonly string[])[] = [];
+    const handlers: {
+      listener?: (ids: readonly string[]) => void;
+      reset?: (() => void) | undefined;
+      interrupt?: (() => void) | undefined;
+    } = {};
+    let subscribed = 0;
+    const feed: KeyChangeFeed = {
+      publish: (ids) => {
+        published.push(ids);
+      },
+      subscribe: (listener, onReset, onInterrupt) => {
+        subscribed++;
+        Object.assign(handlers, { listener, reset: onReset, interrupt: onInterrupt });
+        return () => {
+          subscribed--;
+        };
+      },
+    };
+    return { feed, published, handlers, subscribed: () => subscribed };
+  }
+
+  it('publishes to every feed, and a subscriber hears the changes of each', async () => {
+    const [a, b] = [manual(), manual()];
+    const both = combineChangeFeeds([a.feed, b.feed]);
+    const heard: (readonly string[])[] = [];
+    const stop = both.subscribe((ids) => heard.push(ids));
+    await both.publish(['AAAAAAAAAAAA']);
+    expect(a.published).toEqual([['AAAAAAAAAAAA']]);
+    expect(b.published).toEqual([['AAAAAAAAAAAA']]);
+    a.handlers.listener!(['BBBBBBBBBBBB']);
+    b.handlers.listener!(['CCCCCCCCCCCC']);
+    expect(heard).toEqual([['BBBBBBBBBBBB'], ['CCCCCCCCCCCC']]);
+    expect([a.subscribed(), b.subscribed()]).toEqual([1, 1]);
+    stop();
+    expect([a.subscribed(), b.subscribed()]).toEqual([0, 0]);
+  });
+
+  it('tries every feed and rejects with the first failure', async () => {
+    const b = manual();
+    const down = new Error('redis down');
+    const both = combineChangeFeeds([
+      { publish: () => Promise.reject(down), subscribe: () => () => {} },
+      b.feed,
+    ]);
+    await expect(both.publish(['AAAAAAAAAAAA'])).rejects.toBe(down);
+    expect(b.published).toEqual([['AAAAAAAAAAAA']]);
+  });
+
+  it('is interrupted while any feed is, and resets whenever one does', () => {
+    const [a, b] = [manual(), manual()];
+    const events: string[] = [];
+    combineChangeFeeds([a.feed, b.feed]).subscribe(
+      () => {},
+      () => events.push('reset'),
+      () => events.push('interrupt'),
+    );
+    a.handlers.interrupt!();
+    b.handlers.interrupt!();
+    a.handlers.reset!(); // b is still down: reset, then short trust again
+    expect(events).toEqual(['interrupt', 'interrupt', 'reset', 'interrupt']);
+    b.handlers.reset!();
+    expect(events.slice(4)).toEqual(['reset']);
+  });
+
+  it('keeps an authenticator on short trust until every feed is back', async () => {
+    const clock = fakeClock();
+    const store = new MemoryKeyStore();
+    const [a, b] = [manual(), manual()];
+    const { lookup, calls } = countingLookup(store);
+    const auth = createAuthenticator({
+      store: lookup,
+      now: clock.now,
+      lastUsed: false,
+      changeFeed: combineChangeFeeds([a.feed, b.feed]),
+    });
+    const manager = createKeyManager({
+      store,
+      now: clock.now,
+      changeFeed: createLocalChangeFeed(),
+    });
+    const { key } = await manager.create({ workspaceId: 'ws_1', name: 'erp', scope: 'admin' });
+    expect(codeOf(await auth.authenticate(bearer(key)))).toBe('ok');
+    a.handlers.interrupt!();
+    b.handlers.interrupt!();
+    a.handlers.reset!(); // the cache is emptied, but b is still cut off
+    expect(codeOf(await auth.authenticate(bearer(key)))).toBe('ok');
+    expect(calls).toHaveLength(2);
+    clock.advance(999);
+    expect(codeOf(await auth.authenticate(bearer(key)))).toBe('ok');
+    expect(calls).toHaveLength(2);
+    clock.advance(1);
+    expect(codeOf(await auth.authenticate(bearer(key)))).toBe('ok');
+    expect(calls).toHaveLength(3);
+    b.handlers.reset!(); // both back: the whole TTL again
+    expect(codeOf(await auth.authenticate(bearer(key)))).toBe('ok');
+    clock.advance(29_999);
+    expect(codeOf(await auth.authenticate(bearer(key)))).toBe('ok');
+    expect(calls).toHaveLength(4);
+  });
+
+  it.each([[[]], [null], [[{ publish() {} }]]])('refuses %j', (feeds) => {
+    expect(() => combineChangeFeeds(feeds as never)).toThrow(ConfigurationError);
   });
 });

@@ -1,0 +1,113 @@
+import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { createKeyManager } from '@orkesta/auth-express';
+import { REPOSITORY_ROOT, runToEnd, spawnDemo } from '@orkesta/example-shared/testing';
+import { migrateKeyStore, openKeyStore, parseStoreSpec } from 'orkesta-auth';
+import pg from 'pg';
+import { afterAll, describe, expect, it } from 'vitest';
+import { send } from '../../../test/http.js';
+import { POSTGRES_URL, REDIS_URL, serviceAvailable } from '../../../test/services.js';
+
+const clusterFile = fileURLToPath(new URL('../dist/cluster.js', import.meta.url));
+const available = (await serviceAvailable('postgres')) && (await serviceAvailable('redis'));
+
+/** A GET with `key`, on a connection of its own, so that the workers share the requests. */
+async function get(url: string, key: string): Promise<{ status: number; code: string }> {
+  const res = await send(url, {
+    path: '/v1/accounts',
+    headers: { authorization: `Bearer ${key}` },
+  });
+  return { status: res.status, code: (res.json as { code?: string }).code ?? 'ok' };
+}
+
+describe.runIf(available)(
+  'pnpm start:cluster: two workers on PostgreSQL and Redis act as one',
+  () => {
+    const schemas: string[] = [];
+    const admin = new pg.Pool({ connectionString: POSTGRES_URL, max: 1 });
+    admin.on('error', () => {});
+    afterAll(async () => {
+      for (const schema of schemas) await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+      await admin.end();
+    });
+
+    it('a limit of 50 admits exactly 50 of 200 concurrent requests; a CLI revocation is refused by every worker within 1 s', async () => {
+      const schema = `cluster_${randomBytes(6).toString('hex')}`;
+      schemas.push(schema);
+      const url = new URL(POSTGRES_URL);
+      url.searchParams.set('schema', schema);
+      const store = url.toString();
+      const spec = parseStoreSpec(store);
+      await migrateKeyStore(spec);
+      const env = { ORKESTA_AUTH_STORE: store, ORKESTA_AUTH_REDIS: REDIS_URL };
+      const demo = await spawnDemo(['node', clusterFile], { ...env, PORT: '0', WORKERS: '2' });
+      const opened = await openKeyStore(spec);
+      try {
+        const output = demo.output();
+        expect(output).toContain('2 worker processes on one port share the key store and Redis');
+        expect(output).toContain('kept in Redis, exact across instances');
+        const keys = createKeyManager({ store: opened.store });
+        const limited = await keys.create({
+          workspaceId: 'ws_demo',
+          name: 'limited',
+          scope: 'read-only',
+          rateLimit: { limit: 50, windowSeconds: 3_600 },
+        });
+        // 200 at once, each on its own connection: the workers take turns at accepting them.
+        const answers = await Promise.all(
+          Array.from({ length: 200 }, () => get(demo.url, limited.key)),
+        );
+        const counts = new Map<string, number>();
+        for (const { code } of answers) counts.set(code, (counts.get(code) ?? 0) + 1);
+        // Limits kept per worker would admit up to 100.
+        expect(Object.fromEntries(counts)).toEqual({ ok: 50, rate_limit_exceeded: 150 });
+
+        const target = await keys.create({
+          workspaceId: 'ws_demo',
+          name: 'revoked-by-cli',
+          scope: 'read-only',
+          rateLimit: { limit: 100_000, windowSeconds: 60 },
+        });
+        // Cached by both workers.
+        for (let i = 0; i < 10; i++) expect((await get(demo.url, target.key)).code).toBe('ok');
+        const cli = spawnSync(
+          process.execPath,
+          ['scripts/orkesta-auth.mjs', 'keys', 'revoke', target.record.id],
+          { cwd: REPOSITORY_ROOT, env: { ...process.env, ...env }, encoding: 'utf8' },
+        );
+        expect(cli.stderr).toBe('');
+        expect(cli.status).toBe(0);
+        const revokedAt = performance.now();
+        // Four requests at a time on fresh connections, for 1.5 s: after 1 s, none admitted.
+        let lastAdmitted = 0;
+        let last = { status: 0, code: '' };
+        while (performance.now() - revokedAt < 1_500) {
+          const round = await Promise.all(
+            Array.from({ length: 4 }, () => get(demo.url, target.key)),
+          );
+          for (const answer of round) {
+            if (answer.code !== 'api_key_revoked') lastAdmitted = performance.now() - revokedAt;
+            last = answer;
+          }
+        }
+        expect(lastAdmitted).toBeLessThan(1_000);
+        expect(last).toEqual({ status: 401, code: 'api_key_revoked' });
+      } finally {
+        await opened.close();
+        expect(await demo.stop()).toBe(0);
+      }
+    }, 90_000);
+
+    it('without ORKESTA_AUTH_REDIS it does not start: one line naming it, exit status 2', async () => {
+      const ended = await runToEnd(['node', clusterFile], {
+        ORKESTA_AUTH_STORE: 'sqlite:/tmp/orkesta-cluster-unused.db',
+        PORT: '0',
+      });
+      expect(ended.code).toBe(2);
+      expect(ended.stdout).toBe('');
+      expect(ended.stderr.trim().split('\n')).toHaveLength(1);
+      expect(ended.stderr).toContain('ORKESTA_AUTH_REDIS');
+    });
+  },
+);
