@@ -283,6 +283,14 @@ export function describePaymentsApi(framework: string, start: StartApp): void {
       expect(rotated.status).toBe(201);
       expect(Date.parse(rotated.body.previous.expiresAt)).toBeGreaterThan(Date.now() + 3_500_000);
       expect((await call('GET', '/v1/accounts', oldKey)).status).toBe(200);
+      // Inside its overlap, it is not rotated again: 409, and the successor to rotate is named.
+      const again = await call('POST', `/v1/api-keys/${idOf(oldKey)}/rotate`, ws.keys.admin).send({
+        overlapSeconds: 3600,
+      });
+      expect(again.status).toBe(409);
+      expect(again.headers['content-type']).toMatch(/^application\/problem\+json/);
+      expect(again.body.code).toBe('api_key_already_rotated');
+      expect(again.body.detail).toContain(rotated.body.id);
     });
 
     it("cannot revoke or rotate another workspace's key: 404, and the key keeps working", async () => {

@@ -33,11 +33,11 @@ import {
   parseConfig,
   programHelp,
 } from './commands.js';
-import { keyDetails, keyJson, keyTable, when } from './format.js';
+import { keyDetails, keyJson, keyTable, LAST_USED_NOTE, when } from './format.js';
 import { migrateKeyStore, openKeyStore, StoreOpenError } from './open-store.js';
 import { openRedis, resolveRedisUrl } from './redis.js';
 import { redact, resolveStoreSpec, type StoreSpec } from './store-spec.js';
-import { afterDuration, oneOf, parseDuration, parseFutureInstant, UsageError } from './values.js';
+import { longestTtl, oneOf, parseDuration, parseFutureInstant, UsageError } from './values.js';
 
 /** What the CLI needs of its process; tests and embedders give their own. */
 export interface CliIo {
@@ -94,6 +94,33 @@ function guessCommand(argv: readonly string[]): CommandSpec | undefined {
   return COMMANDS.find((c) => c.path.every((word, i) => words[i] === word));
 }
 
+/**
+ * What parseArgs threw, as a UsageError in our words. A value that starts with '-' (`--ttl -5d`)
+ * is read by parseArgs as another option: a duration is checked as one (there are no negative
+ * ones), anything else is told how to give such a value.
+ */
+function parseArgsError(error: unknown, argv: readonly string[]): UsageError {
+  const message = describeError(error);
+  const ambiguous = /^Option '(?:-\w, )?--([\w-]+)' argument is ambiguous/.exec(message);
+  if (ambiguous !== null) {
+    const name = ambiguous[1]!;
+    const value = argv[argv.indexOf(`--${name}`) + 1] ?? '';
+    if (name === 'ttl' || name === 'overlap') {
+      try {
+        parseDuration(value, `--${name}`, Number.MAX_SAFE_INTEGER, '');
+      } catch (refused) {
+        if (refused instanceof UsageError) return refused;
+      }
+    }
+    return new UsageError(
+      `--${name} ${JSON.stringify(value)}: a value that starts with "-" is given as --${name}=${value}`,
+      { cause: error },
+    );
+  }
+  // parseArgs goes on about positionals that start with '-': its first sentence says it all.
+  return new UsageError(message.split(/\.\s/)[0]!.replace(/\.$/, ''), { cause: error });
+}
+
 /** Reads the command line: the command, its positional argument and its options. */
 function parseCommandLine(argv: readonly string[]): {
   command: CommandSpec | undefined;
@@ -110,10 +137,7 @@ function parseCommandLine(argv: readonly string[]): {
       strict: true,
     });
   } catch (error) {
-    // parseArgs goes on about positionals that start with '-': its first sentence says it all.
-    throw new UsageError(describeError(error).split(/\.\s/)[0]!.replace(/\.$/, ''), {
-      cause: error,
-    });
+    throw parseArgsError(error, argv);
   }
   const values: Values = {};
   for (const [name, given] of Object.entries(parsed.values)) {
@@ -133,6 +157,13 @@ function parseCommandLine(argv: readonly string[]): {
     return { command: topLevel, group: undefined, values, rest: words.slice(1) };
   }
   const group = COMMANDS.filter((c) => c.path[0] === first);
+  // `help revoke`, `revoke --help`: the one command whose last word it is.
+  const byLastWord = COMMANDS.filter((c) => c.path.length > 1 && c.path.at(-1) === first);
+  if (group.length === 0 && byLastWord.length === 1) {
+    const [command] = byLastWord as [CommandSpec];
+    if (values.help === true) return { command, group: undefined, values, rest: words.slice(1) };
+    throw new UsageError(`unknown command "${first}"; did you mean "${command.path.join(' ')}"?`);
+  }
   if (group.length === 0) {
     throw new UsageError(
       `unknown command "${first}"; the commands are ${[...new Set(COMMANDS.map((c) => c.path[0]))].join(', ')}`,
@@ -286,7 +317,7 @@ async function create(context: Context): Promise<ExitCode> {
     expires !== undefined
       ? parseFutureInstant(expires, '--expires', now)
       : ttl !== undefined
-        ? afterDuration(now, positive(parseDuration(ttl, '--ttl'), '--ttl'), '--ttl')
+        ? new Date(now + positive(parseTtl(ttl, now), '--ttl'))
         : null;
   const issued = await withStore(context, (_, keys) =>
     storeCall(() => keys.create({ workspaceId, name, scope, environment, expiresAt })),
@@ -298,6 +329,12 @@ async function create(context: Context): Promise<ExitCode> {
     `Created API key ${info.id} "${info.name}" for workspace ${info.workspaceId}: scope ${info.scope}, ${expiry(info)}.\n\n    ${issued.key}\n\n${ONCE_NOTICE}\n`,
   );
   return EXIT_OK;
+}
+
+/** `--ttl`: a duration that ends no later than the last date a key's expiry can name. */
+function parseTtl(value: string, now: number): number {
+  const longest = longestTtl(now);
+  return parseDuration(value, '--ttl', longest.ms, longest.text);
 }
 
 function positive(ms: number, flag: string): number {
@@ -331,7 +368,7 @@ async function list(context: Context): Promise<ExitCode> {
     items.map(keyJson),
     items.length === 0
       ? `No ${filters[0] ?? ''}keys${filters[1] === undefined ? '' : ` ${filters[1]}`}.\n`
-      : keyTable(items, workspaceId === undefined),
+      : `${keyTable(items, workspaceId === undefined)}${LAST_USED_NOTE}`,
   );
   return EXIT_OK;
 }
@@ -342,7 +379,11 @@ async function show(context: Context): Promise<ExitCode> {
     storeCall(() => keys.get(id, guard(context.values))),
   );
   if (info === undefined) throw keyNotFoundError(id);
-  print(context, keyJson(info), keyDetails(info));
+  print(
+    context,
+    keyJson(info),
+    `${keyDetails(info)}${LAST_USED_NOTE.replace('LAST USED', 'last used')}`,
+  );
   return EXIT_OK;
 }
 
@@ -365,8 +406,8 @@ async function revoke(context: Context): Promise<ExitCode> {
 async function rotate(context: Context): Promise<ExitCode> {
   const id = context.argument!;
   const overlapFlag = text(context.values, 'overlap');
-  const overlapMs = overlapFlag === undefined ? 0 : parseDuration(overlapFlag, '--overlap');
-  if (overlapMs > MAX_OVERLAP_MS) throw new UsageError('--overlap must be at most 366d');
+  const overlapMs =
+    overlapFlag === undefined ? 0 : parseDuration(overlapFlag, '--overlap', MAX_OVERLAP_MS, '366d');
   const { issued, previous } = await withStore(context, async (_, keys) => {
     const current = await storeCall(() => keys.get(id, guard(context.values)));
     // A signed key's successor must be signed with the issuer's private key, which the CLI

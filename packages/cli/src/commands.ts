@@ -150,12 +150,12 @@ export const COMMANDS: readonly CommandSpec[] = [
     argument: 'ID',
     summary: 'issue a successor, print it once, and retire the old key',
     description:
-      'Issues a successor with the same workspace, name, scope and rate, prints it once, and makes the old key expire after the overlap, so clients can switch without a failed request. The successor lives as long as the old key did from its creation (or forever, if it had no expiry).',
+      'Issues a successor with the same workspace, name, scope and rate, prints it once, and makes the old key expire after the overlap, so clients can switch without a failed request. The successor lives as long as the old key did from its creation (or forever, if it had no expiry). A key inside its overlap (its successor is active) is not rotated again (api_key_already_rotated, exit 1): rotate the successor, or revoke the old key to end the overlap now.',
     options: [
       {
         name: 'overlap',
         value: 'DURATION',
-        description: `how long the old key keeps working, e.g. 24h; units ${DURATION_UNITS}; at most 366d; default 0 (it stops at once)`,
+        description: `how long the old key keeps working, e.g. 24h; units ${DURATION_UNITS}; at most 366d; default 0 (it stops at once), which may also be given as 0`,
       },
       WORKSPACE_GUARD,
     ],

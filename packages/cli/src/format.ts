@@ -104,3 +104,10 @@ export function keyDetails(info: ApiKeyInfo): string {
   ];
   return fields.map(([label, value]) => `${label.padEnd(14)}${printable(value)}\n`).join('');
 }
+
+/**
+ * Said under every listing that shows last-used times: servers record uses in batches (every
+ * 30 s by default, `lastUsed.intervalMs`), so "never" may be a use not yet written.
+ */
+export const LAST_USED_NOTE =
+  'LAST USED is written by the servers in batches (every 30 s by default): a key used just now may still say never.\n';

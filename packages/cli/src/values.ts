@@ -9,20 +9,26 @@ export class UsageError extends Error {
 
 const UNIT_MS = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
 
+/** The words a usage error gives for what a duration looks like. */
+export const DURATION_FORM = `a whole number and a unit, like 90d or 24h (units ${DURATION_UNITS})`;
+
 /**
- * `90d`, `24h`, `30m`, `45s` in milliseconds: a whole number and one unit. Throws a UsageError
- * naming `flag` for anything else.
+ * `90d`, `24h`, `30m`, `45s` in milliseconds (and `0`, no unit needed): a whole number and one
+ * unit, at most `maxMs` (`maxText` says it to the user). Throws a UsageError naming `flag` for
+ * anything else: a negative duration does not exist, and one too long names the most it can be.
  */
-export function parseDuration(value: string, flag: string): number {
-  const match = /^(\d{1,15})([smhd])$/.exec(value);
+export function parseDuration(value: string, flag: string, maxMs: number, maxText: string): number {
+  if (value === '0') return 0;
+  const match = /^(\d+)([smhd])$/.exec(value);
   if (match === null) {
+    const negative = /^-\d/.test(value) ? ' (a duration cannot be negative)' : '';
     throw new UsageError(
-      `${flag} must be a whole number and a unit, like 90d or 24h (units ${DURATION_UNITS}); got ${JSON.stringify(value)}`,
+      `${flag} must be ${DURATION_FORM}${negative}; got ${JSON.stringify(value)}`,
     );
   }
   const ms = Number(match[1]) * UNIT_MS[match[2] as keyof typeof UNIT_MS];
-  if (!Number.isSafeInteger(ms)) {
-    throw new UsageError(`${flag} is too long; got ${JSON.stringify(value)}`);
+  if (!Number.isSafeInteger(ms) || ms > maxMs) {
+    throw new UsageError(`${flag} ${value} is too long: the most it can be is ${maxText}`);
   }
   return ms;
 }
@@ -73,11 +79,13 @@ export function parseFutureInstant(value: string, flag: string, now: number): Da
   return date;
 }
 
-/** `now + ms` as a Date, or a UsageError when that is past the last instant a Date holds. */
-export function afterDuration(now: number, ms: number, flag: string): Date {
-  const date = new Date(now + ms);
-  if (Number.isNaN(date.getTime())) throw new UsageError(`${flag} is too long`);
-  return date;
+/** The last instant a key's expiry can name (the last a JavaScript Date holds). */
+const LAST_INSTANT_MS = 8.64e15;
+
+/** The longest `--ttl` from `now`, in ms, and how to say it: whole days. */
+export function longestTtl(now: number): { ms: number; text: string } {
+  const days = Math.floor((LAST_INSTANT_MS - now) / UNIT_MS.d);
+  return { ms: days * UNIT_MS.d, text: `${days}d (the last date a key's expiry can name)` };
 }
 
 /** `value` when it is one of `allowed`, else a UsageError listing them. */

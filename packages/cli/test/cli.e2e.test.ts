@@ -250,7 +250,10 @@ describe.each(BACKENDS)('orkesta-auth on $name', (backend) => {
     const keys = [a.key, b.key, c.key];
 
     const table = ok(cli(['keys', 'list', '--store', store])).stdout;
-    const lines = table.trimEnd().split('\n');
+    const [note, ...reversed] = table.trimEnd().split('\n').reverse();
+    const lines = reversed.reverse();
+    // Under the table: LAST USED lags behind, since servers write it in batches.
+    expect(note).toMatch(/^LAST USED is written by the servers in batches \(every 30 s/);
     expect(lines[0]!.split(/\s{2,}/)).toEqual(['ID', 'WORKSPACE', ...LIST_COLUMNS.slice(1)]);
     expect(lines).toHaveLength(4);
     // Newest first.
@@ -309,7 +312,7 @@ describe.each(BACKENDS)('orkesta-auth on $name', (backend) => {
     expect(listed).toHaveLength(1_003);
     expect(new Set(listed.map((k) => k.id)).size).toBe(1_003);
     const table = ok(cli(['keys', 'list', '--store', store])).stdout;
-    expect(table.trimEnd().split('\n')).toHaveLength(1_004);
+    expect(table.trimEnd().split('\n')).toHaveLength(1_004 + 1); // and the LAST USED note
   });
 
   test('keys show: every field but the hash; --json; never the secret', () => {
@@ -423,6 +426,29 @@ describe.each(BACKENDS)('orkesta-auth on $name', (backend) => {
     ok(cli(['keys', 'revoke', rotated.id, '--store', store]));
     const stderr = failed(cli(['keys', 'rotate', rotated.id, '--store', store]), 1);
     expect(stderr).toContain('api_key_not_active');
+  });
+
+  test('keys rotate on a key inside its overlap: refused (exit 1, api_key_already_rotated), saying what to do', () => {
+    const store = backend.fresh();
+    const created = create(store, '--ttl', '30d');
+    const first = json<RotatedJson>(
+      cli(['keys', 'rotate', created.id, '--overlap', '24h', '--json', '--store', store]),
+    );
+    const stderr = failed(
+      cli(['keys', 'rotate', created.id, '--overlap', '24h', '--store', store]),
+      1,
+    );
+    expect(stderr).toContain('api_key_already_rotated');
+    expect(stderr).toContain(`Rotate ${first.id} instead`);
+    // No second successor: the old key and its one successor are all there is.
+    const listed = json<CreatedJson[]>(cli(['keys', 'list', '--json', '--store', store]));
+    expect(listed.map((k) => k.id).sort()).toEqual([created.id, first.id].sort());
+    // --overlap 0 is the default written out: accepted, and the old key stops at once.
+    const next = json<RotatedJson>(
+      cli(['keys', 'rotate', first.id, '--overlap', '0', '--json', '--store', store]),
+    );
+    expect(Date.parse(next.previous.expiresAt!)).toBeLessThanOrEqual(Date.now());
+    expect(Date.parse(next.expiresAt!) - Date.parse(next.createdAt)).toBe(30 * DAY);
   });
 
   test('keys verify: valid, or which contract code; the key itself is never printed', () => {
@@ -580,6 +606,47 @@ describe('bad arguments', () => {
       expect(stderr, args.join(' ')).toContain('--help');
     }
   });
+
+  it.each<[string, readonly string[], RegExp]>([
+    [
+      'a negative --ttl',
+      ['--ttl', '-5d'],
+      /^orkesta-auth: --ttl must be .*cannot be negative.*"-5d"/,
+    ],
+    [
+      'a --ttl past the last date',
+      ['--ttl', '99999999999d'],
+      /--ttl 99999999999d is too long: the most it can be is \d+d/,
+    ],
+    [
+      'a negative --name',
+      ['--name', '-x'],
+      /--name "-x": a value that starts with "-" is given as --name=-x/,
+    ],
+  ])('%s says what is wrong in our words, naming the limit', (_, extra, said) => {
+    const store = `sqlite:${join(tempDir(), 'keys.db')}`;
+    const args = ['keys', 'create', '--store', store, '--workspace', 'w', '--scope', 'admin'];
+    const stderr = failed(
+      cli([...args, ...(extra.includes('--name') ? [] : ['--name', 'n']), ...extra]),
+      2,
+    );
+    expect(stderr).toMatch(said);
+    expect(stderr).not.toContain('ambiguous');
+  });
+
+  it('a negative or too long --overlap says so, naming 366d', () => {
+    const store = `sqlite:${join(tempDir(), 'keys.db')}`;
+    expect(
+      failed(cli(['keys', 'rotate', 'abc', '--overlap', '-1h', '--store', store]), 2),
+    ).toContain('cannot be negative');
+    expect(
+      failed(cli(['keys', 'rotate', 'abc', '--overlap', '400d', '--store', store]), 2),
+    ).toContain('the most it can be is 366d');
+  });
+
+  it('a command without its group names the one it means', () => {
+    expect(failed(cli(['revoke', 'abc']), 2)).toContain('did you mean "keys revoke"?');
+  });
 });
 
 describe('signed keys, whose signing keys the CLI never holds', () => {
@@ -719,10 +786,12 @@ describe('--help', () => {
       expect(help).toMatch(/^Exit codes:$/m);
       expect(help).toContain('--store SPEC');
       expect(help).toContain('--json');
+      // `help keys revoke` and `help revoke` say the same.
+      expect(ok(cli(['help', ...command])).stdout).toBe(help);
+      expect(ok(cli(['help', command.at(-1)!])).stdout).toBe(help);
       if (command[0] === 'keys' && command[1] === 'create') {
-        // Help wins over everything else on the line, and needs no store; `help …` says the same.
+        // Help wins over everything else on the line, and needs no store.
         expect(ok(cli([...command, '-h', '--store', 'mysql://nowhere'])).stdout).toBe(help);
-        expect(ok(cli(['help', ...command])).stdout).toBe(help);
       }
     }
   });

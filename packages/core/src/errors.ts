@@ -315,6 +315,7 @@ export type KeyManagementErrorCode =
   | 'invalid_key_parameters'
   | 'api_key_not_found'
   | 'api_key_not_active'
+  | 'api_key_already_rotated'
   | 'duplicate_key_id';
 
 /**
@@ -350,5 +351,6 @@ const KEY_MANAGEMENT_ERRORS: Readonly<
   invalid_key_parameters: [400, 'Invalid key parameters'],
   api_key_not_found: [404, 'API key not found'],
   api_key_not_active: [409, 'API key not active'],
+  api_key_already_rotated: [409, 'API key already rotated'],
   duplicate_key_id: [409, 'Duplicate key id'],
 };

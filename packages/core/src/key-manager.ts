@@ -1,4 +1,5 @@
-import { ChangeFeedTimeoutError, ConfigurationError, KeyManagementError } from './errors.js';
+import { publishChange, warnUnpublished } from './change-publish.js';
+import { ConfigurationError, KeyManagementError } from './errors.js';
 import type { HashingOptions } from './hashing.js';
 import { KeyHasher, storedKeyKind } from './hashing.js';
 import { IssuedKey, type RotatedKey } from './issued-key.js';
@@ -27,6 +28,7 @@ import {
 import { LIST_LIMIT_MAX } from './list-paging.js';
 import { rejectUnknownOptions } from './options.js';
 import type { RateLimitPolicy } from './rate-limit.js';
+import { activeSuccessorOf } from './rotation.js';
 import type { Scope } from './scopes.js';
 import { isScope, SCOPES } from './scopes.js';
 import type { KeyKind } from './signed-key.js';
@@ -34,7 +36,6 @@ import type { SigningKeysOptions } from './signing.js';
 import { SigningKeys } from './signing.js';
 import type { ApiKeyRecord, KeyChangeFeed, KeyStore } from './store-types.js';
 import { KEY_STATUSES, keyStatus } from './store-types.js';
-import { within } from './timeout.js';
 import { MAX_TIMER_MS, positiveInteger } from './validate.js';
 
 export interface KeyManagerOptions {
@@ -244,6 +245,15 @@ export class KeyManager {
     }
     const kind = storedKeyKind(old.hash);
     this.#requireSigning(kind);
+    // Inside its overlap, a key's expiry is the overlap's end: a second successor would inherit
+    // that shortened lifetime, and two keys would claim to replace it.
+    const successor = await activeSuccessorOf(this.#store, old, now);
+    if (successor !== undefined) {
+      throw new KeyManagementError(
+        'api_key_already_rotated',
+        `API key ${old.id} was already rotated: its successor ${successor.id} is active, and ${old.id} stops at ${old.expiresAt?.toISOString() ?? 'its revocation'}. Rotate ${successor.id} instead, or revoke ${old.id} to end the overlap now`,
+      );
+    }
     const successorExpiry = expiryFor(
       kind,
       input.expiresAt !== undefined
@@ -391,22 +401,8 @@ export class KeyManager {
    * plaintext key shown only now) must reach the caller, so a failure goes to `onError`.
    */
   async #publish(keyIds: readonly string[]): Promise<void> {
-    const feed = this.#feed;
-    if (feed === undefined) return;
-    const timeoutMs = this.#publishTimeoutMs;
-    try {
-      await within(
-        () => feed.publish(keyIds),
-        timeoutMs,
-        () => new ChangeFeedTimeoutError(timeoutMs),
-      );
-    } catch (error) {
-      try {
-        this.#onError(error, { operation: 'publish', keyIds });
-      } catch {
-        // A throwing error hook has nowhere left to report to.
-      }
-    }
+    if (this.#feed === undefined) return;
+    await publishChange(this.#feed, keyIds, this.#publishTimeoutMs, this.#onError);
   }
 
   #info(record: ApiKeyRecord, now: number): ApiKeyInfo {
@@ -426,15 +422,6 @@ export class KeyManager {
       rateLimit: record.rateLimit ?? null,
     };
   }
-}
-
-/** Without `onError`, a change the feed did not take is a process warning: never silent. */
-function warnUnpublished(error: unknown, context: { keyIds: readonly string[] }): void {
-  const reason = error instanceof Error ? error.message : String(error);
-  process.emitWarning(
-    `the change feed was not told of keys ${context.keyIds.join(', ')} (${reason}); other instances see the change when their cache entries end`,
-    'OrkestaAuthWarning',
-  );
 }
 
 export function createKeyManager(options: KeyManagerOptions): KeyManager {

@@ -416,6 +416,32 @@ describe('KeyManager.rotate', () => {
     expect(await code(issued.key)).toBe('ok');
   });
 
+  it('refuses to rotate a key inside its overlap again (api_key_already_rotated), naming its successor', async () => {
+    const { manager, clock, store } = rotateSetup();
+    const old = await manager.create({ ...input, expiresAt: T0 + 90 * 86_400_000 });
+    const { issued } = await manager.rotate(old.record.id, { overlapMs: 3_600_000 });
+    clock.advance(60_000);
+    const error = await rejection(manager.rotate(old.record.id, { overlapMs: 3_600_000 }));
+    expect(error).toBeInstanceOf(KeyManagementError);
+    expect(error).toMatchObject({ code: 'api_key_already_rotated', status: 409 });
+    expect((error as Error).message).toContain(issued.record.id);
+    // Nothing was made: the workspace still has the two keys.
+    const page = await store.list({ workspaceId: 'ws_1', now: new Date(clock.now()), limit: 10 });
+    expect(page.items.map((k) => k.id).sort()).toEqual([old.record.id, issued.record.id].sort());
+    // The successor rotates as any key, with the old key's whole lifetime.
+    const next = await manager.rotate(issued.record.id);
+    expect(next.issued.record.expiresAt).toEqual(new Date(clock.now() + 90 * 86_400_000));
+  });
+
+  it('rotates the old key again once its successor is revoked', async () => {
+    const { manager } = rotateSetup();
+    const old = await manager.create(input);
+    const { issued } = await manager.rotate(old.record.id, { overlapMs: 3_600_000 });
+    await manager.revoke(issued.record.id);
+    const again = await manager.rotate(old.record.id, { overlapMs: 3_600_000 });
+    expect(again.issued.record.rotatedFromId).toBe(old.record.id);
+  });
+
   it('gives the successor as long a life as the old key had', async () => {
     const { manager, clock } = rotateSetup();
     const old = await manager.create({ ...input, expiresAt: T0 + 90 * 86_400_000 });

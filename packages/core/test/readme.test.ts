@@ -145,7 +145,7 @@ describe('README of @orkesta/auth: where things are', () => {
 
   it.each([
     ['## The pipeline, step by step', 11],
-    ['And the mechanisms around them', 11],
+    ['And the mechanisms around them', 15],
   ])('every file and function of the table under "%s" exists', (heading, rows) => {
     const found = tableRows(heading);
     expect(found).toHaveLength(rows);
