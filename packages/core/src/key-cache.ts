@@ -58,19 +58,24 @@ export class KeyCache {
       (keyIds) => {
         for (const id of keyIds) this.invalidate(id);
       },
-      () => {
-        this.#feedDownSince = undefined;
-        this.invalidateAll();
-      },
-      () => {
-        this.#feedDownSince ??= this.#now();
-      },
+      () => this.feedReset(),
+      () => this.feedInterrupted(),
     );
   }
 
-  /** Whether the change feed is cut off now, so that entries are trusted only `feedOutageTtlMs`. */
-  get feedDown(): boolean {
-    return this.#feedDownSince !== undefined;
+  /**
+   * The change feed lost its connection: until it is back, changes made elsewhere may not
+   * arrive, so an entry is trusted for `feedOutageTtlMs` at most (see `#fresh`). A second drop
+   * before the feed is back keeps the first one's start.
+   */
+  feedInterrupted(): void {
+    this.#feedDownSince ??= this.#now();
+  }
+
+  /** The change feed is back and may have missed changes: forget everything, trust as usual. */
+  feedReset(): void {
+    this.#feedDownSince = undefined;
+    this.invalidateAll();
   }
 
   /**
