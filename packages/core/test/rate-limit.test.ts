@@ -414,6 +414,20 @@ describe('brute-force throttling', () => {
     expect(calls.length).toBe(lookups);
   });
 
+  it('a flood from one address: the genuine key, already verified, is admitted every time', async () => {
+    const { auth, key } = await keyed({ failedAttempts });
+    const from = { ip: '198.51.100.77' };
+    expect(codeOf(await auth.authenticate(bearer(key, from)))).toBe('ok');
+    // 2,000 bad keys and 200 genuine requests from the one address, all at once.
+    const flood = Array.from({ length: 2_000 }, (_, i) => auth.authenticate(bearer(junk(i), from)));
+    const genuine = Array.from({ length: 200 }, () => auth.authenticate(bearer(key, from)));
+    const [bad, good] = await Promise.all([Promise.all(flood), Promise.all(genuine)]);
+    expect(new Set(good.map(codeOf))).toEqual(new Set(['ok']));
+    const codes = bad.map(codeOf);
+    expect(codes.filter((code) => code === 'invalid_api_key')).toHaveLength(5);
+    expect(codes.filter((code) => code === 'too_many_failed_attempts')).toHaveLength(1_995);
+  });
+
   it.each([
     [2, 'ok'],
     [3, 'too_many_failed_attempts'],
