@@ -1,13 +1,12 @@
 import { spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { createKeyManager } from '@orkesta/auth-express';
 import { REPOSITORY_ROOT, runToEnd, spawnDemo } from '@orkesta/example-shared/testing';
 import { migrateKeyStore, openKeyStore, parseStoreSpec } from 'orkesta-auth';
-import pg from 'pg';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { send } from '../../../test/http.js';
-import { POSTGRES_URL, REDIS_URL, serviceAvailable } from '../../../test/services.js';
+import { REDIS_URL, serviceAvailable } from '../../../test/services.js';
+import { freshSchemas } from './postgres-schemas.js';
 
 const clusterFile = fileURLToPath(new URL('../dist/cluster.js', import.meta.url));
 const available = (await serviceAvailable('postgres')) && (await serviceAvailable('redis'));
@@ -24,20 +23,10 @@ async function get(url: string, key: string): Promise<{ status: number; code: st
 describe.runIf(available)(
   'pnpm start:cluster: two workers on PostgreSQL and Redis act as one',
   () => {
-    const schemas: string[] = [];
-    const admin = new pg.Pool({ connectionString: POSTGRES_URL, max: 1 });
-    admin.on('error', () => {});
-    afterAll(async () => {
-      for (const schema of schemas) await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-      await admin.end();
-    });
+    const storeFor = freshSchemas('cluster');
 
     it('a limit of 50 admits exactly 50 of 200 concurrent requests; a CLI revocation is refused by every worker within 1 s', async () => {
-      const schema = `cluster_${randomBytes(6).toString('hex')}`;
-      schemas.push(schema);
-      const url = new URL(POSTGRES_URL);
-      url.searchParams.set('schema', schema);
-      const store = url.toString();
+      const store = storeFor();
       const spec = parseStoreSpec(store);
       await migrateKeyStore(spec);
       const env = { ORKESTA_AUTH_STORE: store, ORKESTA_AUTH_REDIS: REDIS_URL };

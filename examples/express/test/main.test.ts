@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { createKeyManager } from '@orkesta/auth-express';
 import {
@@ -9,9 +8,9 @@ import {
   spawnDemo,
 } from '@orkesta/example-shared/testing';
 import { migrateKeyStore, openKeyStore, parseStoreSpec } from 'orkesta-auth';
-import pg from 'pg';
-import { afterAll, describe, expect, it } from 'vitest';
-import { POSTGRES_URL, REDIS_URL, serviceAvailable } from '../../../test/services.js';
+import { describe, expect, it } from 'vitest';
+import { REDIS_URL, serviceAvailable } from '../../../test/services.js';
+import { freshSchemas } from './postgres-schemas.js';
 
 const mainFile = fileURLToPath(new URL('../dist/main.js', import.meta.url));
 
@@ -22,20 +21,7 @@ const redis = await serviceAvailable('redis');
 describeDemoMain('Express', mainFile, 'start', { redisUrl: redis ? REDIS_URL : undefined });
 
 describe.runIf(postgres)('the Express demo on PostgreSQL (ORKESTA_AUTH_STORE=postgres://…)', () => {
-  const schemas: string[] = [];
-  const admin = new pg.Pool({ connectionString: POSTGRES_URL, max: 1 });
-  admin.on('error', () => {});
-  afterAll(async () => {
-    for (const schema of schemas) await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-    await admin.end();
-  });
-  const storeFor = () => {
-    const schema = `demo_${randomBytes(6).toString('hex')}`;
-    schemas.push(schema);
-    const url = new URL(POSTGRES_URL);
-    url.searchParams.set('schema', schema);
-    return url.toString();
-  };
+  const storeFor = freshSchemas('demo');
 
   it('on a fresh, migrated schema: mints, serves, and hears a revocation made elsewhere within a second', async () => {
     const store = storeFor();

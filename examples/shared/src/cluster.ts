@@ -1,7 +1,7 @@
 import cluster, { type Worker } from 'node:cluster';
 import { createKeyManager } from '@orkesta/auth';
 import { openKeyStore, REDIS_ENV, redisLabel, STORE_ENV } from 'orkesta-auth';
-import type { DemoServer, DemoSettings, OpenedDemo, RunDemoOptions } from './demo.js';
+import type { DemoSettings, RunDemoOptions, RunningDemo } from './demo.js';
 import {
   banner,
   DemoConfigurationError,
@@ -9,8 +9,7 @@ import {
   fail,
   firstStart,
   httpUrl,
-  openDemo,
-  serveDemo,
+  openAndServe,
   stopOnSignals,
 } from './demo.js';
 
@@ -136,19 +135,11 @@ async function runPrimary(options: RunDemoOptions, env: NodeJS.ProcessEnv): Prom
 }
 
 async function runWorker(options: RunDemoOptions, env: NodeJS.ProcessEnv): Promise<void> {
-  let demo: OpenedDemo | undefined;
-  let server: DemoServer | undefined;
-  const closeAll = async () => {
-    await server?.close();
-    await demo?.close();
-  };
+  let running: RunningDemo;
   try {
     // The primary checked the variables already.
-    const settings = clusterSettings(env);
-    demo = await openDemo(settings);
-    server = await serveDemo(options, demo.services, settings.address);
+    running = await openAndServe(options, clusterSettings(env));
   } catch (error) {
-    await closeAll().catch(() => {});
     fail(1, error);
     process.exit();
   }
@@ -157,7 +148,7 @@ async function runWorker(options: RunDemoOptions, env: NodeJS.ProcessEnv): Promi
   const stop = () => {
     if (stopping) return;
     stopping = true;
-    closeAll().then(
+    running.close().then(
       () => process.exit(0),
       () => process.exit(1),
     );

@@ -393,6 +393,36 @@ export async function serveDemo(
   }
 }
 
+/** A demo process that listens: its services, its server, and how to close both. */
+export interface RunningDemo {
+  readonly demo: OpenedDemo;
+  readonly server: DemoServer;
+  close(): Promise<void>;
+}
+
+/** Opens the demo on `settings` and serves it; on a failure, closes what was opened and rethrows. */
+export async function openAndServe(
+  options: RunDemoOptions,
+  settings: DemoSettings,
+): Promise<RunningDemo> {
+  const demo = await openDemo(settings);
+  let server: DemoServer;
+  try {
+    server = await serveDemo(options, demo.services, settings.address);
+  } catch (error) {
+    await demo.close().catch(() => {});
+    throw error;
+  }
+  return {
+    demo,
+    server,
+    async close() {
+      await server.close();
+      await demo.close();
+    },
+  };
+}
+
 /**
  * The demo's main: opens the store `ORKESTA_AUTH_STORE` names (default
  * `sqlite:.orkesta/keys.db`) and the Redis `ORKESTA_AUTH_REDIS` names (if any), mints the first
@@ -410,16 +440,15 @@ export async function runDemo(options: RunDemoOptions): Promise<void> {
     return fail(2, error);
   }
 
-  let demo: OpenedDemo | undefined;
-  let server: DemoServer | undefined;
-  const closeAll = async () => {
-    await server?.close();
-    await demo?.close();
-  };
+  let running: RunningDemo;
   try {
-    demo = await openDemo(settings);
     // Listen first: a port in use must not cost a minted key that is never shown.
-    server = await serveDemo(options, demo.services, settings.address);
+    running = await openAndServe(options, settings);
+  } catch (error) {
+    return fail(1, error);
+  }
+  const { demo, server } = running;
+  try {
     const start = await firstStart(demo.services.keys);
     const lines = banner({
       framework: options.framework,
@@ -431,10 +460,10 @@ export async function runDemo(options: RunDemoOptions): Promise<void> {
     });
     process.stdout.write(`${lines.join('\n')}\n`);
   } catch (error) {
-    await closeAll().catch(() => {});
+    await running.close().catch(() => {});
     return fail(1, error);
   }
-  stopOnSignals(closeAll, 'closing the server and the key store.');
+  stopOnSignals(() => running.close(), 'closing the server and the key store.');
 }
 
 /**

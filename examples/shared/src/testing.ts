@@ -749,39 +749,34 @@ export function describeDemoMain(
       SPAWN_TIMEOUT_MS,
     );
 
-    it(
-      'a burst on one key: its rate, then 429 with Retry-After and the RateLimit fields',
-      async () => {
-        const demo = await spawnDemo(['node', mainFile], {
-          ORKESTA_AUTH_STORE: `sqlite:${join(dir.path, 'keys.db')}`,
-          PORT: '0',
-        });
-        try {
-          const output = demo.output();
-          expect(output).toContain('Rate limits per key: read-only 60/60s');
-          expect(output).toContain('kept in this process');
-          await runCurlLines(output);
-          const readOnly = /read-only\s+(ork_\S+)/.exec(output)?.[1] ?? '';
-          await expectReadOnlyRate(demo.url, readOnly);
-        } finally {
-          expect(await demo.stop()).toBe(0);
-        }
+    const rateCases = [
+      {
+        where: 'in this process',
+        env: {},
+        says: ['Rate limits per key: read-only 60/60s', 'kept in this process'],
       },
-      SPAWN_TIMEOUT_MS,
-    );
-
-    it.runIf(redisUrl !== undefined)(
-      'with ORKESTA_AUTH_REDIS: limits kept in Redis, the banner says so, a burst gets 429',
-      async () => {
+      // With ORKESTA_AUTH_REDIS (when the tests have a Redis): kept there, and said so.
+      ...(redisUrl === undefined
+        ? []
+        : [
+            {
+              where: 'in Redis (ORKESTA_AUTH_REDIS)',
+              env: { ORKESTA_AUTH_REDIS: redisUrl },
+              says: [`Redis: ${redisUrl}`, 'kept in Redis, exact across instances'],
+            },
+          ]),
+    ];
+    it.each(rateCases)(
+      'limits kept $where: the banner says so; a burst gets its rate, then 429 with Retry-After and the RateLimit fields',
+      async ({ env, says }) => {
         const demo = await spawnDemo(['node', mainFile], {
           ORKESTA_AUTH_STORE: `sqlite:${join(dir.path, 'keys.db')}`,
-          ORKESTA_AUTH_REDIS: redisUrl!,
           PORT: '0',
+          ...env,
         });
         try {
           const output = demo.output();
-          expect(output).toContain(`Redis: ${redisUrl}`);
-          expect(output).toContain('kept in Redis, exact across instances');
+          for (const said of says) expect(output).toContain(said);
           await runCurlLines(output);
           const readOnly = /read-only\s+(ork_\S+)/.exec(output)?.[1] ?? '';
           await expectReadOnlyRate(demo.url, readOnly);
