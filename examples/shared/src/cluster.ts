@@ -47,12 +47,30 @@ export function clusterSettings(env: NodeJS.ProcessEnv): DemoSettings & { worker
   return { ...settings, workers };
 }
 
+/** How many replacements of workers that died are started within a minute before giving up. */
+export const MAX_RESTARTS_PER_MINUTE = 5;
+
+/** What a worker that cannot start tells the primary before it exits. */
+interface WorkerFailure {
+  readonly orkestaDemoFailed: string;
+}
+
+function isWorkerFailure(message: unknown): message is WorkerFailure {
+  return (
+    typeof message === 'object' &&
+    message !== null &&
+    typeof (message as { orkestaDemoFailed?: unknown }).orkestaDemoFailed === 'string'
+  );
+}
+
 /**
  * `pnpm start:cluster`: the demo as `WORKERS` processes (node:cluster) serving one port. The
  * primary checks the variables, starts the workers, and once all of them listen, mints the
- * first keys (once, not per worker) and prints the banner. A worker that dies is replaced; one
- * that cannot start stops the cluster (exit 1). SIGINT or SIGTERM stops every worker, then the
- * primary exits 0.
+ * first keys (once, not per worker) and prints the banner. A worker that cannot start (the port
+ * in use, the store or Redis away) stops the cluster with its one line and exit status 1; a
+ * worker that dies later is replaced, at most 5 times a minute. SIGINT or SIGTERM, even during
+ * the start, stops every worker, then the primary exits 0. Each response carries the pid of the
+ * worker that answered, in `X-Demo-Worker`.
  */
 export async function runDemoCluster(options: RunDemoOptions): Promise<void> {
   const env = options.env ?? process.env;
@@ -70,53 +88,90 @@ async function runPrimary(options: RunDemoOptions, env: NodeJS.ProcessEnv): Prom
   const workers = new Set<Worker>();
   let stopping = false;
   let started = false;
+  const restarts: number[] = [];
+  let startFailed: (error: Error) => void = () => {};
+  const failedStart = new Promise<never>((_, reject) => {
+    startFailed = reject;
+  });
+  failedStart.catch(() => {}); // awaited below while starting; later, nobody needs it
+
   const stopAll = (): Promise<void> =>
     new Promise((resolve) => {
       stopping = true;
       if (workers.size === 0) return resolve();
-      for (const worker of workers) worker.process.kill('SIGTERM');
       cluster.on('exit', () => {
         if (workers.size === 0) resolve();
       });
+      for (const worker of workers) worker.process.kill('SIGTERM');
     });
+  const giveUp = (line: string) => {
+    if (stopping) return;
+    console.error(`demo: ${line}; stopping the cluster`);
+    void stopAll().then(() => process.exit(1));
+  };
+  // From the start: a Ctrl+C while the workers start stops them, and nothing is minted.
+  stopOnSignals(stopAll, 'stopping the workers.');
 
-  const fork = () => {
-    const worker = cluster.fork();
+  const fork = (): Worker => {
+    const worker = cluster.fork(options.env === undefined ? undefined : env);
     workers.add(worker);
+    let listened = false;
+    let reason: string | undefined;
+    worker.on('message', (message: unknown) => {
+      if (isWorkerFailure(message)) reason = message.orkestaDemoFailed;
+    });
+    worker.once('listening', () => {
+      listened = true;
+    });
     worker.once('exit', (code, signal) => {
       workers.delete(worker);
       if (stopping) return;
-      if (!started) return; // reported where the start is awaited
-      console.error(
-        `demo: worker ${worker.process.pid} stopped (${signal ?? `exit ${code}`}); starting another`,
-      );
+      const how = signal ?? `exit ${code}`;
+      if (!listened) {
+        const line = reason ?? `a worker could not start (${how})`;
+        if (started) giveUp(line);
+        else startFailed(new Error(line));
+        return;
+      }
+      if (!started) {
+        startFailed(
+          new Error(`worker ${worker.process.pid} stopped while the others started (${how})`),
+        );
+        return;
+      }
+      const now = Date.now();
+      while (restarts.length > 0 && restarts[0]! <= now - 60_000) restarts.shift();
+      if (restarts.length >= MAX_RESTARTS_PER_MINUTE) {
+        giveUp(
+          `workers keep stopping (${restarts.length} replaced in the last minute; the last: ${how})`,
+        );
+        return;
+      }
+      restarts.push(now);
+      console.error(`demo: worker ${worker.process.pid} stopped (${how}); starting another`);
       fork();
     });
     return worker;
   };
 
-  let url: string;
   try {
-    const listening = Array.from({ length: settings.workers }, () => {
-      const worker = fork();
-      return new Promise<string>((resolve, reject) => {
-        worker.once('listening', (address) => {
-          resolve(httpUrl(settings.address.host, address.port));
-        });
-        worker.once('exit', (code) => {
-          reject(new Error(`a worker could not start (exit ${code}); its error is above`));
-        });
-      });
-    });
-    [url] = (await Promise.all(listening)) as [string, ...string[]];
+    const listening = Array.from(
+      { length: settings.workers },
+      () =>
+        new Promise<number>((resolve) => {
+          fork().once('listening', (address) => resolve(address.port));
+        }),
+    );
+    const [port] = await Promise.race([Promise.all(listening), failedStart]);
     started = true;
+    if (stopping) return;
     // The first keys, once: workers never mint.
     const opened = await openKeyStore(settings.spec);
     try {
       const start = await firstStart(createKeyManager({ store: opened.store }));
       const lines = banner({
         framework: options.framework,
-        url,
+        url: httpUrl(settings.address.host, port!),
         store: opened.label,
         storeFromEnv: env[STORE_ENV] !== undefined && env[STORE_ENV] !== '',
         redis: redisLabel(settings.redisUrl!),
@@ -131,7 +186,6 @@ async function runPrimary(options: RunDemoOptions, env: NodeJS.ProcessEnv): Prom
     await stopAll();
     return fail(1, error);
   }
-  stopOnSignals(stopAll, `stopping ${workers.size} workers.`);
 }
 
 async function runWorker(options: RunDemoOptions, env: NodeJS.ProcessEnv): Promise<void> {
@@ -140,9 +194,17 @@ async function runWorker(options: RunDemoOptions, env: NodeJS.ProcessEnv): Promi
     // The primary checked the variables already.
     running = await openAndServe(options, clusterSettings(env));
   } catch (error) {
-    fail(1, error);
-    process.exit();
+    // The primary says it, once for the cluster.
+    const failure: WorkerFailure = {
+      orkestaDemoFailed: error instanceof Error ? error.message : String(error),
+    };
+    process.send?.(failure, () => process.exit(1));
+    return;
   }
+  const pid = String(process.pid);
+  running.server.http?.prependListener('request', (_req, res) => {
+    res.setHeader('X-Demo-Worker', pid);
+  });
   // Quietly: the primary says what the cluster does.
   let stopping = false;
   const stop = () => {

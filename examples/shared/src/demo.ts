@@ -1,4 +1,4 @@
-import type { RequestListener } from 'node:http';
+import type { RequestListener, Server } from 'node:http';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type {
@@ -37,6 +37,8 @@ export interface DemoServices {
 /** A listening server: where it answers, and how to stop it. */
 export interface DemoServer {
   readonly url: string;
+  /** The Node server, when the demo made it (`listenHttp`). */
+  readonly http?: Server;
   close(): Promise<void>;
 }
 
@@ -147,6 +149,7 @@ export function listenHttp(handler: RequestListener, address: DemoAddress): Prom
       const { port } = server.address() as AddressInfo;
       resolve({
         url: httpUrl(address.host, port),
+        http: server,
         close: () =>
           new Promise<void>((done) => {
             server.close(() => done());

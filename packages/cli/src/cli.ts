@@ -263,7 +263,7 @@ async function withStore<T>(
             changeFeed: redis.changesWith(opened.store.changes),
             onError: (error: unknown, { keyIds }: { keyIds: readonly string[] }) => {
               context.io.stderr(
-                `${PROGRAM}: warning: the change to ${keyIds.join(', ')} is saved, but could not be sent over Redis (${redis.label}): ${oneLine(describeError(error), spec)}; instances listening only there see it when their cache entries end\n`,
+                `${PROGRAM}: warning: the change to ${keyIds.join(', ')} is saved, but not every instance could be told (the store's feed and Redis at ${redis.label}): ${oneLine(describeError(error), spec)}; instances that were not see it when their cache entries end\n`,
               );
             },
           }),

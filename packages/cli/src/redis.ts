@@ -28,11 +28,14 @@ export function resolveRedisUrl(env: NodeJS.ProcessEnv): string | undefined {
   return raw;
 }
 
-/** How messages name a Redis URL: its password as `***`. */
+/**
+ * How messages name a Redis URL: scheme, host, port and database only. A password (in the user
+ * part, or as ioredis also reads it, in the query string) and the user name are left out.
+ */
 export function redisLabel(url: string): string {
   const parsed = new URL(url);
-  if (parsed.password !== '') parsed.password = '***';
-  return parsed.toString();
+  const auth = parsed.username !== '' || parsed.password !== '' ? '***@' : '';
+  return `${parsed.protocol}//${auth}${parsed.host}${parsed.pathname === '/' ? '' : parsed.pathname}`;
 }
 
 /** A connection to Redis and what rides on it; `close()` ends them. */

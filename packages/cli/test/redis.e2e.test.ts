@@ -3,6 +3,7 @@ import { createRedisChangeFeed } from '@orkesta/auth-redis';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { REDIS_URL, serviceAvailable } from '../../../test/services.js';
+import { redisLabel } from '../src/redis.js';
 import { tempDir } from './helpers.js';
 import { cli, cliAsync, failed, json } from './run-cli.js';
 
@@ -89,4 +90,16 @@ describe('ORKESTA_AUTH_REDIS when Redis cannot be used', () => {
       expect(shown.status).toBe('active');
     },
   );
+});
+
+describe('redisLabel', () => {
+  it('names scheme, host, port and database; never a user, a password or the query', () => {
+    expect(redisLabel('redis://127.0.0.1:6379')).toBe('redis://127.0.0.1:6379');
+    expect(redisLabel('rediss://app:s3cret@cache.internal:6380/2?password=other')).toBe(
+      'rediss://***@cache.internal:6380/2',
+    );
+    expect(redisLabel('redis://cache.internal:6379/?password=other')).toBe(
+      'redis://cache.internal:6379',
+    );
+  });
 });

@@ -47,6 +47,8 @@ export class FeedSubscribers {
     readonly onInterrupt: (() => void) | undefined;
   }>();
   readonly #report: (error: unknown) => void;
+  /** Between `interrupt` and `reset`: a subscriber added meanwhile is told at once. */
+  #interrupted = false;
 
   constructor(report?: (error: unknown) => void) {
     this.#report = report ?? warn;
@@ -68,6 +70,8 @@ export class FeedSubscribers {
     }
     const subscription = { listener, onReset, onInterrupt };
     this.#subscriptions.add(subscription);
+    // The feed is cut off already: this subscriber must not trust what it caches either.
+    if (this.#interrupted) this.#call(onInterrupt);
     return () => {
       this.#subscriptions.delete(subscription);
     };
@@ -86,11 +90,16 @@ export class FeedSubscribers {
 
   /** Tells every subscriber to forget what it cached: the feed may have missed changes. */
   reset(): void {
+    this.#interrupted = false;
     for (const { onReset } of [...this.#subscriptions]) this.#call(onReset);
   }
 
-  /** Tells every subscriber the feed lost its connection: changes may not arrive until `reset`. */
+  /**
+   * Tells every subscriber the feed lost its connection: changes may not arrive until `reset`.
+   * Subscribers added before then are told as they subscribe.
+   */
   interrupt(): void {
+    this.#interrupted = true;
     for (const { onInterrupt } of [...this.#subscriptions]) this.#call(onInterrupt);
   }
 
@@ -190,24 +199,33 @@ export function combineChangeFeeds(feeds: readonly KeyChangeFeed[]): KeyChangeFe
     },
     subscribe(listener, onReset, onInterrupt) {
       const down = new Set<KeyChangeFeed>();
-      const stops = feeds.map((feed) =>
-        feed.subscribe(
-          listener,
-          () => {
-            down.delete(feed);
-            onReset?.();
-            // Another is still cut off: the caches it could not keep fresh stay on short trust.
-            if (down.size > 0) onInterrupt?.();
-          },
-          () => {
-            down.add(feed);
-            onInterrupt?.();
-          },
-        ),
-      );
-      return () => {
+      const stops: (() => void)[] = [];
+      const stopAll = () => {
         for (const stop of stops) stop();
       };
+      try {
+        for (const feed of feeds) {
+          stops.push(
+            feed.subscribe(
+              listener,
+              () => {
+                down.delete(feed);
+                onReset?.();
+                // Another is still cut off: the caches it could not keep fresh stay on short trust.
+                if (down.size > 0) onInterrupt?.();
+              },
+              () => {
+                down.add(feed);
+                onInterrupt?.();
+              },
+            ),
+          );
+        }
+      } catch (error) {
+        stopAll(); // none of the subscriptions made so far is left behind
+        throw error;
+      }
+      return stopAll;
     },
   };
 }

@@ -399,6 +399,18 @@ describe('combineChangeFeeds', () => {
     expect(calls).toHaveLength(4);
   });
 
+  it('a feed that refuses the subscription leaves none of the others subscribed', () => {
+    const a = manual();
+    const refusing: KeyChangeFeed = {
+      publish: () => {},
+      subscribe: () => {
+        throw new Error('closed');
+      },
+    };
+    expect(() => combineChangeFeeds([a.feed, refusing]).subscribe(() => {})).toThrow('closed');
+    expect(a.subscribed()).toBe(0);
+  });
+
   it.each([[[]], [null], [[{ publish() {} }]]])('refuses %j', (feeds) => {
     expect(() => combineChangeFeeds(feeds as never)).toThrow(ConfigurationError);
   });

@@ -39,6 +39,25 @@ describe('FeedSubscribers: no subscriber can make a feed lose a message', () => 
     expect(reported).toHaveLength(1);
   });
 
+  it('a subscriber added while the feed is cut off is told at once; after reset, not', () => {
+    const subscribers = new FeedSubscribers();
+    const told: string[] = [];
+    subscribers.interrupt();
+    subscribers.add(
+      () => {},
+      () => told.push('reset A'),
+      () => told.push('interrupt A'),
+    );
+    expect(told).toEqual(['interrupt A']);
+    subscribers.reset();
+    subscribers.add(
+      () => {},
+      () => told.push('reset B'),
+      () => told.push('interrupt B'),
+    );
+    expect(told).toEqual(['interrupt A', 'reset A']);
+  });
+
   it('a reporter that throws stops nothing either', () => {
     const subscribers = new FeedSubscribers(() => {
       throw new Error('reporter broke');
