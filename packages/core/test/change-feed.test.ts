@@ -411,7 +411,26 @@ describe('combineChangeFeeds', () => {
     expect(a.subscribed()).toBe(0);
   });
 
-  it.each([[[]], [null], [[{ publish() {} }]]])('refuses %j', (feeds) => {
+  it('a subscriber without onReset or onInterrupt is fine when the feeds drop and come back', () => {
+    const [a, b] = [manual(), manual()];
+    const heard: (readonly string[])[] = [];
+    combineChangeFeeds([a.feed, b.feed]).subscribe((ids) => heard.push(ids));
+    a.handlers.interrupt!();
+    b.handlers.interrupt!();
+    expect(() => a.handlers.reset!()).not.toThrow();
+    expect(() => b.handlers.reset!()).not.toThrow();
+    b.handlers.listener!(['AAAAAAAAAAAA']);
+    expect(heard).toEqual([['AAAAAAAAAAAA']]);
+  });
+
+  it.each([
+    [[]],
+    [null],
+    [[{ publish() {} }]],
+    [[{ subscribe: () => () => {} }]],
+    [[null]],
+    [['a feed']],
+  ])('refuses %j', (feeds) => {
     expect(() => combineChangeFeeds(feeds as never)).toThrow(ConfigurationError);
   });
 });

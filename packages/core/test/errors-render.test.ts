@@ -6,6 +6,7 @@ import {
   ApiKeyRevokedError,
   AuthError,
   AuthUnavailableError,
+  ChangeFeedTimeoutError,
   ConfigurationError,
   HttpsRequiredError,
   InsufficientScopeError,
@@ -17,6 +18,9 @@ import {
   MissingApiKeyError,
   PROBLEM_CONTENT_TYPE,
   renderProblem,
+  StoreClosedError,
+  StoredRecordError,
+  StoreTimeoutError,
   WorkspaceMismatchError,
 } from '../src/index.js';
 import { quoteHeaderValue } from '../src/render.js';
@@ -255,5 +259,23 @@ describe('ConfigurationError', () => {
     expect(error.code).toBe('ERR_ORKESTA_AUTH_CONFIG');
     expect(error.name).toBe('ConfigurationError');
     expect(error).toBeInstanceOf(Error);
+  });
+});
+
+describe('the errors reported to onError', () => {
+  it.each([
+    [new StoreClosedError('the store'), 'StoreClosedError', 'ERR_ORKESTA_AUTH_STORE_CLOSED'],
+    [new StoreTimeoutError(2_000), 'StoreTimeoutError', 'ERR_ORKESTA_AUTH_STORE_TIMEOUT'],
+    [new ChangeFeedTimeoutError(1_000), 'ChangeFeedTimeoutError', 'ERR_ORKESTA_AUTH_FEED_TIMEOUT'],
+    [
+      new StoredRecordError('AbCdEfGhIjKl', 'no hash'),
+      'StoredRecordError',
+      'ERR_ORKESTA_AUTH_STORED_RECORD',
+    ],
+  ])('%s has its own name and a stable code', (error, name, code) => {
+    expect(error.name).toBe(name);
+    expect(error.code).toBe(code);
+    expect(error).toBeInstanceOf(Error);
+    expect(String(error).startsWith(`${name}: `)).toBe(true);
   });
 });

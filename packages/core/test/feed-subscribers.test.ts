@@ -1,6 +1,6 @@
 import { once } from 'node:events';
 import { describe, expect, it, vi } from 'vitest';
-import { createLocalChangeFeed, StoreClosedError } from '../src/index.js';
+import { ConfigurationError, createLocalChangeFeed, StoreClosedError } from '../src/index.js';
 import { FeedSubscribers } from '../src/store.js';
 
 describe('FeedSubscribers: no subscriber can make a feed lose a message', () => {
@@ -56,6 +56,14 @@ describe('FeedSubscribers: no subscriber can make a feed lose a message', () => 
       () => told.push('interrupt B'),
     );
     expect(told).toEqual(['interrupt A', 'reset A']);
+  });
+
+  it('refuses an onInterrupt that is not a function', () => {
+    const subscribers = new FeedSubscribers();
+    expect(() => subscribers.add(() => {}, undefined, 'later' as never)).toThrow(
+      ConfigurationError,
+    );
+    expect(subscribers.size).toBe(0);
   });
 
   it('a reporter that throws stops nothing either', () => {

@@ -433,6 +433,19 @@ describe('KeyManager.rotate', () => {
     expect(next.issued.record.expiresAt).toEqual(new Date(clock.now() + 90 * 86_400_000));
   });
 
+  it('finds a successor on a later page of the workspace: more than 1,000 newer keys', async () => {
+    const { manager, clock } = rotateSetup();
+    const old = await manager.create(input);
+    clock.advance(1_000);
+    await manager.rotate(old.record.id, { overlapMs: 3_600_000 });
+    for (let i = 0; i < 1_000; i++) {
+      clock.advance(1);
+      await manager.create({ ...input, name: `newer-${i}` });
+    }
+    const error = await rejection(manager.rotate(old.record.id, { overlapMs: 3_600_000 }));
+    expect(error).toMatchObject({ code: 'api_key_already_rotated' });
+  });
+
   it('rotates the old key again once its successor is revoked', async () => {
     const { manager } = rotateSetup();
     const old = await manager.create(input);
@@ -774,6 +787,13 @@ describe('publishing a change the feed does not take', () => {
     const [warning] = (await warned) as [Error];
     expect(warning.name).toBe('OrkestaAuthWarning');
     expect(warning.message).toContain(issued.record.id);
+    expect(warning.message).toContain('connection refused');
     expect(warning.message).not.toContain(issued.key);
+    // A rotation names both keys.
+    const again = once(process, 'warning');
+    const { issued: successor } = await manager.rotate(issued.record.id);
+    const [second] = (await again) as [Error];
+    expect(second.message).toContain(`${issued.record.id}, ${successor.record.id}`);
+    expect(second.message).not.toContain(successor.key);
   });
 });
