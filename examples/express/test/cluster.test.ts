@@ -122,11 +122,23 @@ describe.runIf(available)(
         expect(pids.size).toBe(2);
         const [victim] = [...pids];
         process.kill(Number(victim), 'SIGKILL');
-        let seen = new Set<string>();
-        for (let i = 0; i < 100 && !(seen.size === 2 && !seen.has(victim!)); i++) {
-          const round = await Promise.all(Array.from({ length: 4 }, () => get(demo.url, readOnly)));
-          seen = new Set([...seen, ...round.filter((a) => a.code === 'ok').map((a) => a.worker)]);
-          if (seen.has(victim!)) seen.delete(victim!);
+        // A connection handed to the worker as it was killed is never answered (node:cluster
+        // cannot take it back): such requests are given up after 2 s.
+        const answered = (request: Promise<Awaited<ReturnType<typeof get>>>) =>
+          Promise.race([
+            request,
+            new Promise<undefined>((resolve) =>
+              setTimeout(() => resolve(undefined), 2_000).unref(),
+            ),
+          ]);
+        const seen = new Set<string>();
+        for (let i = 0; i < 50 && seen.size < 2; i++) {
+          const round = await Promise.all(
+            Array.from({ length: 4 }, () => answered(get(demo.url, readOnly))),
+          );
+          for (const answer of round) {
+            if (answer?.code === 'ok' && answer.worker !== victim) seen.add(answer.worker);
+          }
         }
         expect(seen.size).toBe(2);
         expect(demo.output()).toMatch(
