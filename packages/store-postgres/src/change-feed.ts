@@ -56,10 +56,11 @@ export interface ChangeFeedSettings {
  * A change feed over LISTEN/NOTIFY. `publish` tells this handle's listeners at once, then sends
  * `{"o": <origin>, "ids": [...]}` through the pool with `pg_notify`, split so that no payload
  * reaches PostgreSQL's 8000-byte limit. One dedicated connection (not a pool client) LISTENs,
- * from the first subscriber to the last. When it fails it calls every subscriber's `onInterrupt`,
- * and reconnects with capped exponential backoff; each time its LISTEN is in place it calls
- * every subscriber's `onReset`: what was sent while it was not listening is lost. A subscriber that throws is reported and the others are told all the
- * same; after `close()`, `publish` rejects and `subscribe` throws with `StoreClosedError`.
+ * from the first subscriber to the last. When it fails it calls every subscriber's
+ * `onInterrupt`, and reconnects with capped exponential backoff; each time its LISTEN is in
+ * place it calls every subscriber's `onReset`: what was sent while it was not listening is
+ * lost. A subscriber that throws is reported and the others are told all the same; after
+ * `close()`, `publish` rejects and `subscribe` throws with `StoreClosedError`.
  */
 export class PostgresChangeFeed implements KeyChangeFeed {
   readonly channel: string;
