@@ -67,6 +67,8 @@ const MESSAGE_ARGUMENT = {
   optionsObject: 3,
   assertScope: 1,
   storedDate: 2,
+  positiveInteger: 1,
+  optionalBoolean: 1,
 };
 const ERRORS = Object.keys(MESSAGE_ARGUMENT).filter((name) => /^[A-Z]/.test(name));
 const FUNCTIONS = Object.keys(MESSAGE_ARGUMENT).filter((name) => /^[a-z]/.test(name));

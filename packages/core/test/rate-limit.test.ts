@@ -10,7 +10,7 @@ import {
   MemoryRateLimiter,
   type RateLimiter,
 } from '../src/index.js';
-import { clientAddressGroup } from '../src/steps/throttle.js';
+import { clientAddressGroup, FailedAttemptThrottle } from '../src/steps/throttle.js';
 import { type RateLimitDecision, rateLimitRule } from '../src/store.js';
 import { bearer, countingLookup, fakeClock, T0, wrongSecret } from './helpers.js';
 
@@ -100,11 +100,15 @@ describe('clientAddressGroup', () => {
   it.each([
     ['203.0.113.7', '203.0.113.7'],
     ['::ffff:203.0.113.7', '203.0.113.7'],
+    ['::FFFF:198.51.100.45', '198.51.100.45'],
+    ['0:0:0:0:0:ffff:192.0.2.1', '192.0.2.1'],
+    ['::ffff:cb00:7107', '203.0.113.7'],
     ['2001:db8:1:2:aaaa::1', '2001:db8:1:2::/64'],
     ['2001:0DB8:0001:0002:ffff:ffff:ffff:ffff', '2001:db8:1:2::/64'],
     ['2001:db8::1', '2001:db8:0:0::/64'],
     ['::1', '0:0:0:0::/64'],
     ['fe80::1%eth0', 'fe80:0:0:0::/64'],
+    ['fe80::1%et.0', 'fe80:0:0:0::/64'],
     ['64:ff9b::203.0.113.7', '64:ff9b:0:0::/64'],
   ])('%s counts as %s', (ip, group) => {
     expect(clientAddressGroup(ip)).toBe(group);
@@ -115,12 +119,20 @@ describe('clientAddressGroup', () => {
     expect(clientAddressGroup('2001:db8:1:2::1')).not.toBe(clientAddressGroup('2001:db8:1:3::1'));
   });
 
-  it.each([[undefined], [''], ['not an ip'], ['1.2.3'], ['::ffff:1.2.3']])(
-    '%j has no group',
-    (ip) => {
-      expect(clientAddressGroup(ip)).toBeUndefined();
-    },
-  );
+  it.each([
+    [undefined],
+    [''],
+    ['not an ip'],
+    ['1.2.3'],
+    ['::ffff:1.2.3'],
+    ['01.2.3.4'],
+    ['::ffff:01.2.3.4'],
+    ['::ffff:0x1.2.3.4'],
+    ['1::2::3'],
+    ['203.0.113.7, 10.0.0.1'],
+  ])('%j has no group', (ip) => {
+    expect(clientAddressGroup(ip)).toBeUndefined();
+  });
 });
 
 async function keyed(
@@ -546,12 +558,36 @@ describe('brute-force throttling', () => {
       cache: false, // the key is a probe of the throttle: never let past it as remembered
     });
     // Addresses whose octets differ only in place, and the ends of the range.
-    const addresses = ['1.0.0.2', '2.0.0.1', '0.0.1.2', '255.255.255.255', '0.0.0.0', '10.1.1.1'];
+    // Addresses whose octets differ only in place, and the ends of the range. In pairs with
+    // the second list, those after the ends would share a key if dots or digits were read
+    // otherwise (found by search over such misreadings).
+    const addresses = [
+      '1.0.0.2',
+      '2.0.0.1',
+      '0.0.1.2',
+      '255.255.255.255',
+      '0.0.0.0',
+      '10.1.1.1',
+      '1.23.4.5',
+      '3.2.4.182',
+      '7.3.4.2',
+      '36.1.4.8',
+    ];
     for (const ip of addresses) await auth.authenticate(bearer(junk(1), { ip }));
     for (const ip of addresses) {
       expect(codeOf(await auth.authenticate(bearer(key, { ip })))).toBe('too_many_failed_attempts');
     }
-    for (const ip of ['1.0.0.20', '2.0.0.10', '0.1.0.2', '255.255.255.254', '10.1.1.11']) {
+    for (const ip of [
+      '1.0.0.20',
+      '2.0.0.10',
+      '0.1.0.2',
+      '255.255.255.254',
+      '10.1.1.11',
+      '12.3.4.5',
+      '3.184.2.2',
+      '67.67.4.2',
+      '164.1.4.8',
+    ]) {
       expect(codeOf(await auth.authenticate(bearer(key, { ip })))).toBe('ok');
     }
     expect(codeOf(await auth.authenticate(bearer(key, { ip: '::ffff:10.1.1.1' })))).toBe(
@@ -581,6 +617,21 @@ describe('brute-force throttling', () => {
     expect(codeOf(await auth.authenticate(bearer(key, late)))).toBe('ok');
   });
 
+  it('an unknown failedAttempts option is refused by its path', () => {
+    expect(() =>
+      createAuthenticator({
+        store: new MemoryKeyStore(),
+        failedAttempts: { limit: 5, windowSecond: 60 } as never,
+      }),
+    ).toThrow(
+      expect.objectContaining({
+        code: 'ERR_ORKESTA_AUTH_CONFIG',
+        option: 'failedAttempts.windowSecond',
+        suggestion: 'failedAttempts.windowSeconds',
+      }),
+    );
+  });
+
   it.each([[{ limit: 0 }], [{ windowSeconds: -1 }], [{ maxAddresses: 0 }], ['on']])(
     'refuses failedAttempts %j at creation',
     (option) => {
@@ -589,4 +640,40 @@ describe('brute-force throttling', () => {
       ).toThrow(ConfigurationError);
     },
   );
+});
+
+describe('FailedAttemptThrottle', () => {
+  const t = T0;
+
+  it('holds nobody back before the first failure', () => {
+    const throttle = new FailedAttemptThrottle({ limit: 1, windowSeconds: 60 });
+    expect(throttle.isQuiet(t)).toBe(true);
+    expect(throttle.blockedForMs('192.0.2.1', t)).toBe(0);
+  });
+
+  it('a failure without a usable address counts nowhere and leaves it quiet', () => {
+    const throttle = new FailedAttemptThrottle({ limit: 1, windowSeconds: 60 });
+    throttle.recordFailure(undefined, t);
+    throttle.recordFailure('not an ip', t);
+    expect(throttle.isQuiet(t)).toBe(true);
+  });
+
+  it('counts every failure of a group toward its limit', () => {
+    const throttle = new FailedAttemptThrottle({ limit: 2, windowSeconds: 60 });
+    throttle.recordFailure('192.0.2.1', t);
+    expect(throttle.blockedForMs('192.0.2.1', t)).toBe(0);
+    throttle.recordFailure('192.0.2.1', t);
+    // Two failures allowed per 60 s: the next may come when one has refilled, 30 s on.
+    expect(throttle.blockedForMs('192.0.2.1', t)).toBe(30_000);
+    expect(throttle.blockedForMs('192.0.2.2', t)).toBe(0);
+    expect(throttle.isQuiet(t)).toBe(false);
+  });
+
+  it('is quiet once a whole window has passed since the last failure anywhere', () => {
+    const throttle = new FailedAttemptThrottle({ limit: 2, windowSeconds: 60 });
+    throttle.recordFailure('192.0.2.1', t);
+    throttle.recordFailure('2001:db8::1', t + 10_000);
+    expect(throttle.isQuiet(t + 60_001)).toBe(false);
+    expect(throttle.isQuiet(t + 70_001)).toBe(true);
+  });
 });

