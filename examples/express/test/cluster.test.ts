@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { type AddressInfo, createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { migrateKeyStore, openKeyStore, parseStoreSpec } from '@orkesta/auth-cli';
 import { createKeyManager } from '@orkesta/auth-express';
 import {
   REPOSITORY_ROOT,
@@ -9,7 +10,6 @@ import {
   spawnDemo,
   temporaryDirectory,
 } from '@orkesta/example-shared/testing';
-import { migrateKeyStore, openKeyStore, parseStoreSpec } from 'orkesta-auth';
 import { describe, expect, it } from 'vitest';
 import { send } from '../../../test/http.js';
 import { REDIS_URL, serviceAvailable } from '../../../test/services.js';

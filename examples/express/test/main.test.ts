@@ -1,4 +1,5 @@
 import { fileURLToPath } from 'node:url';
+import { migrateKeyStore, openKeyStore, parseStoreSpec } from '@orkesta/auth-cli';
 import { createKeyManager } from '@orkesta/auth-express';
 import {
   describeDemoMain,
@@ -7,7 +8,6 @@ import {
   runToEnd,
   spawnDemo,
 } from '@orkesta/example-shared/testing';
-import { migrateKeyStore, openKeyStore, parseStoreSpec } from 'orkesta-auth';
 import { describe, expect, it } from 'vitest';
 import { REDIS_URL, serviceAvailable } from '../../../test/services.js';
 import { freshSchemas } from './postgres-schemas.js';

@@ -1,10 +1,10 @@
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import type { OpenedKeyStore } from '@orkesta/auth-cli';
+import { openKeyStore } from '@orkesta/auth-cli';
 import type { DemoServer } from '@orkesta/example-shared';
 import { createDemoServices, httpUrl } from '@orkesta/example-shared';
 import { describePaymentsApi, temporaryDirectory } from '@orkesta/example-shared/testing';
-import type { OpenedKeyStore } from 'orkesta-auth';
-import { openKeyStore } from 'orkesta-auth';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPaymentsApp } from '../src/app.js';
 

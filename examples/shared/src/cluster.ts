@@ -1,6 +1,6 @@
 import cluster, { type Worker } from 'node:cluster';
 import { createKeyManager } from '@orkesta/auth';
-import { openKeyStore, REDIS_ENV, redisLabel, STORE_ENV } from 'orkesta-auth';
+import { openKeyStore, REDIS_ENV, redisLabel, STORE_ENV } from '@orkesta/auth-cli';
 import type { DemoSettings, RunDemoOptions, RunningDemo } from './demo.js';
 import {
   banner,

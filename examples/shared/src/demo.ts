@@ -10,7 +10,7 @@ import type {
   Scope,
 } from '@orkesta/auth';
 import { createAuthenticator, createKeyManager } from '@orkesta/auth';
-import type { OpenedKeyStore, OpenedRedis } from 'orkesta-auth';
+import type { OpenedKeyStore, OpenedRedis } from '@orkesta/auth-cli';
 import {
   openKeyStore,
   openRedis,
@@ -18,7 +18,7 @@ import {
   resolveRedisUrl,
   resolveStoreSpec,
   STORE_ENV,
-} from 'orkesta-auth';
+} from '@orkesta/auth-cli';
 import { PaymentsData } from './data.js';
 import { QuietErrorLog } from './error-log.js';
 

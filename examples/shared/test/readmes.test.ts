@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { DEFAULT_STORE_SPEC } from 'orkesta-auth';
+import { DEFAULT_STORE_SPEC } from '@orkesta/auth-cli';
 import { describe, expect, it } from 'vitest';
 import { DEMO_RATE_LIMITS } from '../src/demo.js';
 import { ROUTES } from '../src/routes.js';

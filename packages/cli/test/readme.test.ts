@@ -94,13 +94,14 @@ describe('README', () => {
   it('the example runs as written, each command with the exit code it is annotated with', () => {
     const [example] = blocks('sh', section('Example'));
     const cwd = tempDir();
-    // Each line runs as written, with the built binary for `pnpm orkesta-auth` (the root script
-    // is tested on its own); a line annotated `# exit N` must exit N, every other one 0.
+    // Each line runs as written, with the built binary for `npx orkesta-auth` (the installed
+    // package's bin is run by the consumer test); a line annotated `# exit N` must exit N, every
+    // other one 0.
     const script = example!
       .trim()
       .split('\n')
       .map((line) => {
-        const command = line.replaceAll('pnpm orkesta-auth', `node ${JSON.stringify(BIN)}`);
+        const command = line.replaceAll('npx orkesta-auth', `node ${JSON.stringify(BIN)}`);
         const expected = /# exit (\d)\b/.exec(line)?.[1] ?? '0';
         return `${command.replace(/ # .*$/, '')}\nstatus=$?; if [ "$status" != ${expected} ]; then echo "exit $status, not ${expected}: ${line.replaceAll('"', '\\"').replaceAll('$', '\\$')}" >&2; exit 99; fi`;
       })
@@ -141,13 +142,16 @@ describe('README', () => {
 
   it('the library example imports what the packages export, and runs', () => {
     const [code] = blocks('ts');
-    const modules: Record<string, object> = { '@orkesta/auth': core, 'orkesta-auth': cliPackage };
+    const modules: Record<string, object> = {
+      '@orkesta/auth': core,
+      '@orkesta/auth-cli': cliPackage,
+    };
     for (const [, names, from] of code!.matchAll(/^import \{([^}]+)\} from '([^']+)';$/gm)) {
       for (const name of names!.split(',').map((n) => n.trim())) {
         expect(Object.keys(modules[from!]!), `${name} from ${from}`).toContain(name);
       }
     }
-    // Written into the package, so that `orkesta-auth` resolves to itself (the built entry).
+    // Written into the package, so that `@orkesta/auth-cli` resolves to itself (the built entry).
     const file = fileURLToPath(new URL(`../readme-example-${process.pid}.mjs`, import.meta.url));
     writeFileSync(file, code!);
     try {
