@@ -47,6 +47,18 @@ export function sampleKeyRecord(overrides: Partial<ApiKeyRecord> = {}): ApiKeyRe
   };
 }
 
+/**
+ * A record as the kit compares it: `rateLimit: null`, which the record type allows, is no rate
+ * of its own, the same as an absent `rateLimit`; a store may return either.
+ */
+export function comparable(
+  record: Partial<ApiKeyRecord> | null | undefined,
+): Partial<ApiKeyRecord> | null | undefined {
+  if (record === null || record === undefined || record.rateLimit != null) return record;
+  const { rateLimit: _none, ...rest } = record;
+  return rest;
+}
+
 /** Signing keys for the kit's signed keys, and the authenticator options that accept them. */
 export function kitSigning(): { signing: SigningKeys; signedKeys: SignedKeyOptions } {
   const { kid, privateKey } = generateSigningKey({ kid: 'kit' });
