@@ -11,7 +11,7 @@ import { redact, type StoreSpec, storeLabel } from './store-spec.js';
 
 /** Why a key store could not be opened. */
 export type StoreOpenErrorCode =
-  /** The PostgreSQL schema has no tables yet, or older ones: run `pnpm orkesta-auth migrate`. */
+  /** The PostgreSQL schema has no tables yet, or older ones: run `orkesta-auth migrate`. */
   | 'store_not_migrated'
   /** The store was written by a newer version of the package. */
   | 'store_too_new'
@@ -82,7 +82,8 @@ export interface MigrationReport {
   readonly version: number;
 }
 
-const MIGRATE_HINT = 'run `pnpm orkesta-auth migrate` with the same --store or ORKESTA_AUTH_STORE';
+const MIGRATE_HINT =
+  'run `npx orkesta-auth migrate` (with pnpm, `pnpm orkesta-auth migrate`) with the same --store or ORKESTA_AUTH_STORE';
 
 /** `error` as a StoreOpenError naming `label`, in one line and without the password. */
 function openFailure(error: unknown, spec: StoreSpec, label: string): StoreOpenError {

@@ -719,7 +719,7 @@ describe('migrate', () => {
   });
 
   it.skipIf(!postgresAvailable)(
-    'PostgreSQL: keys commands on an unmigrated schema fail in one line naming pnpm orkesta-auth migrate; migrate applies, then has nothing to do',
+    'PostgreSQL: keys commands on an unmigrated schema fail in one line naming orkesta-auth migrate (npx and pnpm); migrate applies, then has nothing to do',
     () => {
       const schema = newSchema();
       const store = postgresSpec(schema, PG_PASSWORD);
@@ -729,6 +729,7 @@ describe('migrate', () => {
         ['keys', 'show', 'abcdefabcdef'],
       ]) {
         const stderr = failed(cli([...args, '--store', store]), 3);
+        expect(stderr).toContain('npx orkesta-auth migrate');
         expect(stderr).toContain('pnpm orkesta-auth migrate');
         expect(stderr).not.toContain(PG_PASSWORD);
       }

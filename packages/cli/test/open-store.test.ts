@@ -93,11 +93,12 @@ describe('openKeyStore: options', () => {
 describe.skipIf(!postgresAvailable)('openKeyStore: PostgreSQL', () => {
   const PASSWORD = 'pg-Pa55word-xyz';
 
-  it('an unmigrated schema fails in one line that says to run pnpm orkesta-auth migrate', async () => {
+  it('an unmigrated schema fails in one line that says to run orkesta-auth migrate, with npm or pnpm', async () => {
     const schema = newSchema();
     const spec = resolveStoreSpec(postgresSpec(schema, PASSWORD), {});
     const error = await failure(openKeyStore(spec));
     expect(error.code).toBe('store_not_migrated');
+    expect(error.message).toContain('npx orkesta-auth migrate');
     expect(error.message).toContain('pnpm orkesta-auth migrate');
     expect(error.message).toContain(schema);
     expect(error.message).not.toContain(PASSWORD);
