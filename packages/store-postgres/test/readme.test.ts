@@ -87,7 +87,12 @@ describe('README', () => {
     const cli = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
     if (!existsSync(cli)) throw new Error(`${cli} is missing: build first with \`pnpm build\``);
     const help = spawnSync(process.execPath, [cli, '--help'], { encoding: 'utf8' }).stdout;
-    const usage = readme.split('```sh\n')[1]?.split('\n')[0] ?? '';
+    const usage =
+      readme
+        .split('```sh\n')
+        .find((block) => block.startsWith('orkesta-auth-postgres '))
+        ?.split('\n')[0] ?? '';
+    expect(usage).not.toBe('');
     expect(help).toContain(`Usage: ${usage}\n`);
     const codes = [...readme.matchAll(/^\| ([0-9])\s+\|/gm)].map((m) => m[1]);
     expect(codes).toEqual(['0', '1', '2']);
