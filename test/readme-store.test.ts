@@ -1,5 +1,4 @@
 import { readFileSync } from 'node:fs';
-import { createKeyManager } from '@orkesta/auth';
 import { describeKeyStore } from '@orkesta/auth/testing';
 import { describe, expect, it } from 'vitest';
 import { TableKeyStore } from './readme-store.js';
@@ -15,16 +14,6 @@ describe("the core README's own store", () => {
     const section = readme.split('\n## Write your own store\n')[1]!.split('\n## ')[0]!;
     const blocks = [...section.matchAll(/```ts\n([\s\S]*?)```/g)].map((match) => match[1]);
     expect(blocks).toContain(source);
-  });
-
-  it('returns rateLimit: null for a key without a rate of its own, as the kit allows', async () => {
-    const store = new TableKeyStore();
-    const { record } = await createKeyManager({ store }).create({
-      workspaceId: 'ws_1',
-      name: 'erp',
-      scope: 'read-only',
-    });
-    expect(await store.findById(record.id)).toHaveProperty('rateLimit', null);
   });
 });
 

@@ -5,49 +5,19 @@ import {
   type KeyChanges,
   KeyManagementError,
   type KeyPage,
+  type KeyRow,
   type KeyStore,
   keyStatus,
   type ListKeysQuery,
   newestFirst,
   pageOf,
+  rateLimitJson,
+  recordFromRow,
 } from '@orkesta/auth/store';
 
-/** A row as a database hands one back: snake_case, `null` for none, the rate as JSON text. */
-interface KeyRow {
-  id: string;
-  workspace_id: string;
-  name: string;
-  scope: ApiKeyRecord['scope'];
-  environment: ApiKeyRecord['environment'];
-  hash: ApiKeyRecord['hash'];
-  created_at: Date;
-  expires_at: Date | null;
-  revoked_at: Date | null;
-  last_used_at: Date | null;
-  rotated_from_id: string | null;
-  rate_limit: string | null;
-}
-
-const copy = (date: Date | null) => (date === null ? null : new Date(date));
-
-function toRecord(row: KeyRow): ApiKeyRecord {
-  return {
-    id: row.id,
-    workspaceId: row.workspace_id,
-    name: row.name,
-    scope: row.scope,
-    environment: row.environment,
-    hash: row.hash,
-    createdAt: new Date(row.created_at),
-    expiresAt: copy(row.expires_at),
-    revokedAt: copy(row.revoked_at),
-    lastUsedAt: copy(row.last_used_at),
-    rotatedFromId: row.rotated_from_id,
-    rateLimit: row.rate_limit === null ? null : JSON.parse(row.rate_limit),
-  };
-}
-
+/** A record as a row of the table the SQL stores share: dates as epoch ms, the rate as JSON. */
 function toRow(record: ApiKeyRecord): KeyRow {
+  const ms = (date: Date | null) => (date === null ? null : date.getTime());
   return {
     id: record.id,
     workspace_id: record.workspaceId,
@@ -55,12 +25,12 @@ function toRow(record: ApiKeyRecord): KeyRow {
     scope: record.scope,
     environment: record.environment,
     hash: record.hash,
-    created_at: new Date(record.createdAt),
-    expires_at: copy(record.expiresAt),
-    revoked_at: copy(record.revokedAt),
-    last_used_at: copy(record.lastUsedAt),
+    created_at: record.createdAt.getTime(),
+    expires_at: ms(record.expiresAt),
+    revoked_at: ms(record.revokedAt),
+    last_used_at: ms(record.lastUsedAt),
     rotated_from_id: record.rotatedFromId,
-    rate_limit: record.rateLimit == null ? null : JSON.stringify(record.rateLimit),
+    rate_limit: rateLimitJson(record.rateLimit),
   };
 }
 
@@ -71,8 +41,8 @@ export class TableKeyStore implements KeyStore {
   readonly changes = createLocalChangeFeed();
 
   async findById(id: string): Promise<ApiKeyRecord | null> {
-    const row = this.#table.get(id); // SELECT * FROM api_keys WHERE id = $1
-    return row === undefined ? null : toRecord(row);
+    const row = this.#table.get(id); // SELECT <KEY_COLUMNS> FROM api_keys WHERE id = $1
+    return row === undefined ? null : recordFromRow(row);
   }
 
   async insert(record: ApiKeyRecord): Promise<void> {
@@ -86,10 +56,9 @@ export class TableKeyStore implements KeyStore {
   async list(query: ListKeysQuery): Promise<KeyPage> {
     // Checks limit, status and now, and reads the cursor: the last item of the page before.
     const after = checkListQuery(query);
-    // WHERE workspace_id = $1 AND <status at now> AND (created_at, id) after the cursor
-    // ORDER BY created_at DESC, id LIMIT limit + 1
+    // In SQL: listKeysSql('api_keys', { workspaceId: '$1', status, now: '$2', after, fetch })
     const matching = [...this.#table.values()]
-      .map(toRecord)
+      .map(recordFromRow)
       .filter(
         (key) =>
           (query.workspaceId === undefined || key.workspaceId === query.workspaceId) &&
@@ -103,27 +72,29 @@ export class TableKeyStore implements KeyStore {
   }
 
   async update(id: string, changes: KeyChanges): Promise<ApiKeyRecord | undefined> {
-    // UPDATE … SET only the fields given WHERE id = $1 RETURNING *
+    // UPDATE … SET only the fields given WHERE id = $1 RETURNING <KEY_COLUMNS>
     const row = this.#table.get(id);
     if (row === undefined) return undefined;
+    const { revokedAt, expiresAt, rateLimit } = changes;
     const updated: KeyRow = {
       ...row,
-      ...(changes.revokedAt !== undefined && { revoked_at: new Date(changes.revokedAt) }),
-      ...(changes.expiresAt !== undefined && { expires_at: copy(changes.expiresAt) }),
-      ...(changes.rateLimit !== undefined && {
-        rate_limit: changes.rateLimit === null ? null : JSON.stringify(changes.rateLimit),
+      ...(revokedAt !== undefined && { revoked_at: revokedAt.getTime() }),
+      ...(expiresAt !== undefined && {
+        expires_at: expiresAt === null ? null : expiresAt.getTime(),
       }),
+      ...(rateLimit !== undefined && { rate_limit: rateLimitJson(rateLimit) }),
     };
     this.#table.set(id, updated);
-    return toRecord(updated);
+    return recordFromRow(updated);
   }
 
   async recordLastUsed(batch: ReadonlyMap<string, Date>): Promise<void> {
     // UPDATE … SET last_used_at = $2 WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < $2)
     for (const [id, usedAt] of batch) {
       const row = this.#table.get(id);
-      if (row !== undefined && (row.last_used_at === null || row.last_used_at < usedAt)) {
-        this.#table.set(id, { ...row, last_used_at: new Date(usedAt) });
+      const at = usedAt.getTime();
+      if (row !== undefined && (row.last_used_at === null || Number(row.last_used_at) < at)) {
+        this.#table.set(id, { ...row, last_used_at: at });
       }
     }
   }
