@@ -107,6 +107,9 @@ describe('clientAddressGroup', () => {
     ['2001:0DB8:0001:0002:ffff:ffff:ffff:ffff', '2001:db8:1:2::/64'],
     ['2001:db8::1', '2001:db8:0:0::/64'],
     ['::1', '0:0:0:0::/64'],
+    // The old IPv4-compatible form is not mapped: it is the /64 of ::102:304, as that is.
+    ['::1.2.3.4', '0:0:0:0::/64'],
+    ['::102:304', '0:0:0:0::/64'],
     ['fe80::1%eth0', 'fe80:0:0:0::/64'],
     ['fe80::1%et.0', 'fe80:0:0:0::/64'],
     ['64:ff9b::203.0.113.7', '64:ff9b:0:0::/64'],
@@ -130,8 +133,10 @@ describe('clientAddressGroup', () => {
     ['::ffff:0x1.2.3.4'],
     ['1::2::3'],
     ['203.0.113.7, 10.0.0.1'],
+    // Not a string, from an adapter that got its types wrong: Node's isIPv4 would read it.
+    [['203.0.113.7']],
   ])('%j has no group', (ip) => {
-    expect(clientAddressGroup(ip)).toBeUndefined();
+    expect(clientAddressGroup(ip as string | undefined)).toBeUndefined();
   });
 });
 
@@ -557,7 +562,6 @@ describe('brute-force throttling', () => {
       failedAttempts: { limit: 1, windowSeconds: 60 },
       cache: false, // the key is a probe of the throttle: never let past it as remembered
     });
-    // Addresses whose octets differ only in place, and the ends of the range.
     // Addresses whose octets differ only in place, and the ends of the range. In pairs with
     // the second list, those after the ends would share a key if dots or digits were read
     // otherwise (found by search over such misreadings).
@@ -667,6 +671,52 @@ describe('FailedAttemptThrottle', () => {
     expect(throttle.blockedForMs('192.0.2.1', t)).toBe(30_000);
     expect(throttle.blockedForMs('192.0.2.2', t)).toBe(0);
     expect(throttle.isQuiet(t)).toBe(false);
+  });
+
+  // One failure allowed a minute: each blocks its group for 60 s. The table holds two groups.
+  const small = () => new FailedAttemptThrottle({ limit: 1, windowSeconds: 60, maxAddresses: 2 });
+
+  it('beyond maxAddresses drops the least recently used group; a look at a group is a use', () => {
+    const throttle = small();
+    throttle.recordFailure('192.0.2.1', t); // X: its time passes at t + 60 s
+    throttle.recordFailure('192.0.2.2', t + 120_000); // Y: blocked until t + 180 s
+    expect(throttle.blockedForMs('192.0.2.1', t + 120_001)).toBe(0); // X is looked at
+    throttle.recordFailure('192.0.2.3', t + 120_002); // Z: the table is full, Y is the oldest use
+    expect(throttle.blockedForMs('192.0.2.3', t + 120_002)).toBe(60_000);
+    expect(throttle.blockedForMs('192.0.2.2', t + 120_003)).toBe(0); // Y was dropped
+  });
+
+  // Past the mark the times are restated and X, whose time has passed, is dropped: Y stays.
+  // At the mark exactly nothing is restated yet: X, looked at, stays, and Y is the oldest use.
+  it.each([
+    ['past the 2^30 ms mark', 2 ** 30 + 1, 59_000],
+    ['at the 2^30 ms mark exactly', 2 ** 30, 0],
+  ])(
+    'restating its times (%s) drops the groups whose time has passed, and keeps the others',
+    (_when, at, yBlockedForMs) => {
+      const throttle = small();
+      throttle.recordFailure('192.0.2.9', t); // the first failure: the epoch
+      // X's time ends exactly at `at`; Y is blocked past it. The table now holds X and Y.
+      throttle.recordFailure('192.0.2.1', t + at - 60_000);
+      throttle.recordFailure('192.0.2.2', t + at - 1_000);
+      expect(throttle.blockedForMs('192.0.2.1', t + at)).toBe(0);
+      throttle.recordFailure('192.0.2.3', t + at);
+      expect(throttle.blockedForMs('192.0.2.2', t + at)).toBe(yBlockedForMs);
+      expect(throttle.blockedForMs('192.0.2.3', t + at)).toBe(60_000);
+    },
+  );
+
+  it('a look without a usable address leaves the table as it was, restating included', () => {
+    const mark = 2 ** 30;
+    const throttle = small();
+    throttle.recordFailure('192.0.2.9', t); // the epoch
+    throttle.recordFailure('192.0.2.1', t + mark - 30_000); // X: its time ends 30 s past the mark
+    throttle.recordFailure('192.0.2.2', t + mark - 1_000); // Y: blocked until 59 s past it
+    expect(throttle.blockedForMs(undefined, t + mark + 1)).toBe(0); // must not restate here
+    // The first look with an address restates now: X's time has passed, X goes; Y stays.
+    expect(throttle.blockedForMs('192.0.2.1', t + mark + 40_000)).toBe(0);
+    throttle.recordFailure('192.0.2.3', t + mark + 40_000);
+    expect(throttle.blockedForMs('192.0.2.2', t + mark + 40_000)).toBe(19_000);
   });
 
   it('is quiet once a whole window has passed since the last failure anywhere', () => {

@@ -1,4 +1,4 @@
-import { isIPv4, isIPv6 } from 'node:net';
+import { BlockList, isIPv4, isIPv6 } from 'node:net';
 import ipaddr from 'ipaddr.js';
 import type { LRUCache } from 'lru-cache';
 import type { AnyAuthError } from '../errors.js';
@@ -38,21 +38,27 @@ export function throttleError(
  * nothing), an IPv4-mapped IPv6 address (`::ffff:203.0.113.7`, `::ffff:cb00:7107`) as the IPv4
  * address. A zone (`%eth0`) names the interface, not the peer: it is left out. `undefined` when
  * the framework gave no usable address (Koa behind `proxy: true` passes `X-Forwarded-For` text
- * through unchecked). Node's `isIPv6` judges the text (ipaddr.js alone would take
- * `::ffff:0x1.2.3.4` and `::ffff:01.2.3.4`); ipaddr.js reads it.
+ * through unchecked). Node judges the text and whether it is IPv4-mapped; ipaddr.js reads its
+ * parts. (ipaddr.js alone would take `::ffff:0x1.2.3.4` and `::ffff:01.2.3.4`, and reads the
+ * old IPv4-compatible `::1.2.3.4` as mapped, where `::102:304`, the same address, is not.)
  */
 export function clientAddressGroup(ip: string | undefined): string | undefined {
   if (typeof ip !== 'string') return undefined;
   if (isIPv4(ip)) return ip;
   if (!isIPv6(ip)) return undefined;
   // ipaddr.js refuses some zone text (`%et.0`) that Node accepts in an address: cut it off first.
-  const address = ipaddr.IPv6.parse(ip.split('%')[0] as string);
-  if (address.isIPv4MappedAddress()) return address.toIPv4Address().toString();
+  const zoneless = ip.split('%')[0] as string;
+  const address = ipaddr.IPv6.parse(zoneless);
+  if (IPV4_MAPPED.check(zoneless, 'ipv6')) return address.toIPv4Address().toString();
   return `${address.parts
     .slice(0, 4)
     .map((part) => part.toString(16))
     .join(':')}::/64`;
 }
+
+/** `::ffff:0:0/96`, the IPv4-mapped addresses (RFC 4291 2.5.5.2). */
+const IPV4_MAPPED = new BlockList();
+IPV4_MAPPED.addSubnet('::ffff:0:0', 96, 'ipv6');
 
 const FAILED_ATTEMPTS_OPTIONS = ['limit', 'windowSeconds', 'maxAddresses'];
 
