@@ -83,7 +83,7 @@ export interface MigrationReport {
 }
 
 const MIGRATE_HINT =
-  'run `npx orkesta-auth migrate` (with pnpm, `pnpm orkesta-auth migrate`) with the same --store or ORKESTA_AUTH_STORE';
+  'run `orkesta-auth migrate` (`npx @orkesta/auth-cli migrate`, or with pnpm `pnpm exec orkesta-auth migrate`) with the same --store or ORKESTA_AUTH_STORE';
 
 /** `error` as a StoreOpenError naming `label`, in one line and without the password. */
 function openFailure(error: unknown, spec: StoreSpec, label: string): StoreOpenError {
@@ -94,7 +94,7 @@ function openFailure(error: unknown, spec: StoreSpec, label: string): StoreOpenE
       return new StoreOpenError(
         'store_too_new',
         label,
-        `${where} is at version ${error.foundVersion}, newer than this orkesta-auth knows (${error.requiredVersion}): upgrade orkesta-auth`,
+        `${where} is at version ${error.foundVersion}, newer than this @orkesta/auth-cli knows (${error.requiredVersion}): upgrade @orkesta/auth-cli`,
         error,
       );
     }

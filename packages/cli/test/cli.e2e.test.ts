@@ -719,7 +719,7 @@ describe('migrate', () => {
   });
 
   it.skipIf(!postgresAvailable)(
-    'PostgreSQL: keys commands on an unmigrated schema fail in one line naming orkesta-auth migrate (npx and pnpm); migrate applies, then has nothing to do',
+    'PostgreSQL: keys commands on an unmigrated schema fail in one line naming orkesta-auth migrate (for npm and pnpm); migrate applies, then has nothing to do',
     () => {
       const schema = newSchema();
       const store = postgresSpec(schema, PG_PASSWORD);
@@ -729,8 +729,8 @@ describe('migrate', () => {
         ['keys', 'show', 'abcdefabcdef'],
       ]) {
         const stderr = failed(cli([...args, '--store', store]), 3);
-        expect(stderr).toContain('npx orkesta-auth migrate');
-        expect(stderr).toContain('pnpm orkesta-auth migrate');
+        expect(stderr).toContain('npx @orkesta/auth-cli migrate');
+        expect(stderr).toContain('pnpm exec orkesta-auth migrate');
         expect(stderr).not.toContain(PG_PASSWORD);
       }
       const applied = json(cli(['migrate', '--json'], { env: { ORKESTA_AUTH_STORE: store } }));

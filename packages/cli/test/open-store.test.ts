@@ -98,8 +98,8 @@ describe.skipIf(!postgresAvailable)('openKeyStore: PostgreSQL', () => {
     const spec = resolveStoreSpec(postgresSpec(schema, PASSWORD), {});
     const error = await failure(openKeyStore(spec));
     expect(error.code).toBe('store_not_migrated');
-    expect(error.message).toContain('npx orkesta-auth migrate');
-    expect(error.message).toContain('pnpm orkesta-auth migrate');
+    expect(error.message).toContain('npx @orkesta/auth-cli migrate');
+    expect(error.message).toContain('pnpm exec orkesta-auth migrate');
     expect(error.message).toContain(schema);
     expect(error.message).not.toContain(PASSWORD);
     expect(error.message).not.toContain('\n');

@@ -94,14 +94,14 @@ describe('README', () => {
   it('the example runs as written, each command with the exit code it is annotated with', () => {
     const [example] = blocks('sh', section('Example'));
     const cwd = tempDir();
-    // Each line runs as written, with the built binary for `npx orkesta-auth` (the installed
+    // Each line runs as written, with the built binary for `npx @orkesta/auth-cli` (the installed
     // package's bin is run by the consumer test); a line annotated `# exit N` must exit N, every
     // other one 0.
     const script = example!
       .trim()
       .split('\n')
       .map((line) => {
-        const command = line.replaceAll('npx orkesta-auth', `node ${JSON.stringify(BIN)}`);
+        const command = line.replaceAll('npx @orkesta/auth-cli', `node ${JSON.stringify(BIN)}`);
         const expected = /# exit (\d)\b/.exec(line)?.[1] ?? '0';
         return `${command.replace(/ # .*$/, '')}\nstatus=$?; if [ "$status" != ${expected} ]; then echo "exit $status, not ${expected}: ${line.replaceAll('"', '\\"').replaceAll('$', '\\$')}" >&2; exit 99; fi`;
       })
