@@ -5,9 +5,9 @@
 // (`.cts` under `module: nodenext`: the imports verbatim, the rest in an async function, as
 // the READMEs say to do there), and run; the servers are called over HTTP with the key they
 // print. Nest runs on 11 and on 12. Used by check-packages.mjs.
-import { execFileSync, spawn } from 'node:child_process';
-import { once } from 'node:events';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -101,54 +101,85 @@ function appEnv(extra = {}) {
   return { ...env, ...extra };
 }
 
-/** Runs `file` with node in `cwd` to its end; rejects on a non-zero exit or after 30 s. */
-async function runToEnd(file, cwd, env = {}) {
+/**
+ * Node running `file` in `cwd`: its output collected, `ended` resolving with `[code, signal]`
+ * once it has exited and its output is read to the end (or with the error it could not start
+ * with), and `stop()` ending it: SIGTERM, then SIGKILL if it is still there after 5 s.
+ */
+function start(file, cwd, env = {}) {
   const child = spawn(process.execPath, [file], { cwd, env: appEnv(env) });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk) => (stdout += chunk));
-  child.stderr.on('data', (chunk) => (stderr += chunk));
-  const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-  const [code, signal] = await once(child, 'exit');
+  const output = { stdout: '', stderr: '' };
+  child.stdout.on('data', (chunk) => {
+    output.stdout += chunk;
+  });
+  child.stderr.on('data', (chunk) => {
+    output.stderr += chunk;
+  });
+  const ended = new Promise((resolve) => {
+    child.on('error', (error) => resolve([null, null, error]));
+    child.on('close', (code, signal) => resolve([code, signal]));
+  });
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    const killer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+    await ended;
+    clearTimeout(killer);
+  };
+  return { child, output, ended, stop };
+}
+
+/** Runs `file` to its end; rejects on a failure to start, a non-zero exit, or a hang of 30 s. */
+async function runToEnd(file, cwd, env = {}) {
+  const run = start(file, cwd, env);
+  const timer = setTimeout(() => run.child.kill('SIGKILL'), 30_000);
+  const [code, signal, error] = await run.ended;
   clearTimeout(timer);
+  if (error !== undefined) throw new Error(`${file} did not start: ${error.message}`);
   if (code !== 0) {
-    throw new Error(
-      `${file} ended with ${signal ?? `exit ${code}`} (a hang is killed after 30 s)\n${stderr}`,
-    );
+    const how =
+      signal === 'SIGKILL' ? 'killed after 30 s (it did not end)' : `exit ${code ?? signal}`;
+    throw new Error(`${file}: ${how}\n${run.output.stderr}`);
   }
-  return stdout;
+  return run.output.stdout;
 }
 
 /** Starts a server example, waits for the line it prints with the key, calls it, stops it. */
 async function runServer(file, cwd, check) {
-  const child = spawn(process.execPath, [file], { cwd, env: appEnv() });
-  let stdout = '';
-  let stderr = '';
-  child.stderr.on('data', (chunk) => (stderr += chunk));
-  const exited = once(child, 'exit');
+  await portIsFree();
+  const run = start(file, cwd);
+  let timer;
   try {
     const key = await new Promise((resolve, reject) => {
-      const timer = setTimeout(
-        () => reject(new Error(`${file}: no curl line in 30 s\n${stderr}`)),
-        30_000,
-      );
-      child.stdout.on('data', (chunk) => {
-        stdout += chunk;
-        const found = /Bearer (ork_live_\w+)/.exec(stdout);
-        if (found) {
-          clearTimeout(timer);
-          resolve(found[1]);
-        }
+      timer = setTimeout(() => reject(new Error(`${file}: no curl line in 30 s`)), 30_000);
+      run.child.stdout.on('data', () => {
+        const found = /Bearer (ork_live_\w+)/.exec(run.output.stdout);
+        if (found) resolve(found[1]);
       });
-      exited.then(([code]) =>
-        reject(new Error(`${file} exited (${code}) before listening\n${stderr}`)),
+      run.ended.then(([code, signal, error]) =>
+        reject(new Error(`${file} ended before listening: ${error?.message ?? code ?? signal}`)),
       );
     });
     await check(key);
+  } catch (error) {
+    throw new Error(`${error.message}\n${run.output.stderr}`);
   } finally {
-    child.kill('SIGTERM');
-    await exited;
+    clearTimeout(timer);
+    await run.stop();
   }
+}
+
+/** The examples listen on the port they name: nothing else may hold it. */
+async function portIsFree() {
+  const server = createServer();
+  try {
+    await new Promise((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(PORT, resolve);
+    });
+  } catch (error) {
+    throw new Error(`port ${PORT}, which the README examples listen on, is in use: ${error.code}`);
+  }
+  await new Promise((resolve) => server.close(resolve));
 }
 
 async function call(path, { method = 'GET', key } = {}) {
@@ -218,15 +249,20 @@ const RUNS = {
     expectEqual(await runToEnd(file, cwd), 'ws_1\napi_key_revoked\n', 'store-sqlite: output'),
   'store-postgres': async (file, cwd) => {
     const database = `orkesta_consumer_${process.pid}_${Date.now()}`;
-    await postgres(cwd, `CREATE DATABASE ${database}`);
+    postgres(cwd, `CREATE DATABASE ${database}`);
+    const url = new URL(POSTGRES_URL);
+    url.pathname = `/${database}`;
+    let out;
     try {
-      const url = new URL(POSTGRES_URL);
-      url.pathname = `/${database}`;
-      const out = await runToEnd(file, cwd, { DATABASE_URL: url.href });
-      expectEqual(out, 'ws_1\napi_key_revoked\n', 'store-postgres: output');
+      out = await runToEnd(file, cwd, { DATABASE_URL: url.href });
     } finally {
-      await postgres(cwd, `DROP DATABASE ${database} WITH (FORCE)`);
+      try {
+        postgres(cwd, `DROP DATABASE ${database} WITH (FORCE)`);
+      } catch (error) {
+        console.log(`  (left database ${database} behind: ${error.message})`);
+      }
     }
+    expectEqual(out, 'ws_1\napi_key_revoked\n', 'store-postgres: output');
   },
   cli: async (file, cwd) => {
     const out = await runToEnd(file, cwd);
@@ -238,11 +274,48 @@ const RUNS = {
   },
 };
 
-/** One SQL statement on the test server, through the app's own installed `pg`. */
-async function postgres(cwd, sql) {
-  const script = `const { Client } = require('pg'); const c = new Client({ connectionString: ${JSON.stringify(POSTGRES_URL)} });
-    c.connect().then(() => c.query(${JSON.stringify(sql)})).finally(() => c.end());`;
-  execFileSync(process.execPath, ['-e', script], { cwd, stdio: 'pipe' });
+/**
+ * The CLI README's example, line by line as written (`npx @orkesta/auth-cli …` runs the installed
+ * bin): a line annotated `# exit N` must exit N, every other one 0.
+ */
+function runCliExample(cwd) {
+  const text = readme('cli');
+  const example = /## Example\n[\s\S]*?```sh\n([\s\S]*?)```/.exec(text)?.[1];
+  if (example === undefined) throw new Error('packages/cli/README.md has no Example sh block');
+  const script = example
+    .trim()
+    .split('\n')
+    .map((line) => {
+      const expected = /# exit (\d)\b/.exec(line)?.[1] ?? '0';
+      const shown = line.replaceAll("'", "'\\''");
+      return `${line.replace(/ # .*$/, '')}\nstatus=$?; [ "$status" = ${expected} ] || { echo 'exit '"$status"', not ${expected}: ${shown}' >&2; exit 99; }`;
+    })
+    .join('\n');
+  // `timeout` signals the whole process group: npx and node below bash end with it.
+  const run = spawnSync('timeout', ['--kill-after=5', '120', 'bash', '-c', script], {
+    cwd,
+    env: appEnv(),
+    encoding: 'utf8',
+  });
+  if (run.status !== 0) {
+    throw new Error(`the CLI README example failed (${run.status ?? run.signal}):\n${run.stderr}`);
+  }
+}
+
+/**
+ * One SQL statement on the test server, through the app's own installed `pg`. The URL goes
+ * by environment, never on a command line (an error repeats that, password and all).
+ */
+function postgres(cwd, sql) {
+  const script = `const { Client } = require('pg'); const c = new Client({ connectionString: process.env.URL });
+    c.connect().then(() => c.query(process.env.SQL)).finally(() => c.end()).catch((e) => { console.error(e.message); process.exit(1); });`;
+  const run = spawnSync(process.execPath, ['-e', script], {
+    cwd,
+    env: { ...process.env, URL: POSTGRES_URL, SQL: sql },
+    encoding: 'utf8',
+  });
+  if (run.status !== 0)
+    throw new Error(`${sql.split(' ').slice(0, 2).join(' ')} failed: ${run.stderr.trim()}`);
 }
 
 /**
@@ -272,6 +345,21 @@ async function consumerApp({ name, dirs, tarballs, versions = {} }) {
     ]);
     for (const dir of dirs) {
       const lines = installLines(dir);
+      // Each README's install lines are enough for its own example (the apps share one
+      // node_modules, which would hide a package only another README names).
+      for (const [, specifier] of mainExample(dir).matchAll(
+        /^import\b[^;]*?from '([^'.][^']*)';/gms,
+      )) {
+        const name = specifier
+          .split('/')
+          .slice(0, specifier.startsWith('@') ? 2 : 1)
+          .join('/');
+        if (!specifier.startsWith('node:') && !lines.runtime.includes(name)) {
+          throw new Error(
+            `packages/${dir}/README.md: its example imports ${name}, which no npm install line there names`,
+          );
+        }
+      }
       if (lines.runtime.length === 0)
         throw new Error(`packages/${dir}/README.md has no npm install line`);
       for (const pkg of lines.runtime) runtime.set(pkg, spec(pkg));
@@ -327,6 +415,12 @@ async function consumerApp({ name, dirs, tarballs, versions = {} }) {
         await RUNS[dir](join(cwd, 'dist', `${dir}.${ext}`), folder);
         log(`ran ${dir}.${ext}`);
       }
+    }
+    if (dirs.includes('cli')) {
+      const folder = join(cwd, 'run', 'cli-command');
+      mkdirSync(folder, { recursive: true });
+      runCliExample(folder);
+      log('ran the CLI README example (npx @orkesta/auth-cli), each line with its exit code');
     }
   } finally {
     if (process.env.ORKESTA_CONSUMER_KEEP === '1') log(`kept ${cwd}`);

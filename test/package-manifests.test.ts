@@ -47,6 +47,16 @@ function importsOf(folder: string, extension: string): Set<string> {
   return found;
 }
 
+/** Whether a declaration file under `folder` names one of Node's global types. */
+function usesNodeGlobals(folder: string): boolean {
+  return readdirSync(join(root, folder), { recursive: true }).some(
+    (file) =>
+      typeof file === 'string' &&
+      file.endsWith('.d.ts') &&
+      /\bNodeJS\.|\bBuffer\b/.test(read(folder, file)),
+  );
+}
+
 /** `@scope/name/sub` → `@scope/name`, `name/sub` → `name`. */
 const packageOf = (specifier: string) =>
   specifier
@@ -100,6 +110,8 @@ describe('published packages', () => {
         ),
       );
       expect(typed.size, `packages/${dir}/dist: run tsc -b first`).toBeGreaterThan(0);
+      // Node's globals (NodeJS.ProcessEnv, Buffer) need @types/node as much as node: imports do.
+      if (usesNodeGlobals(join('packages', dir, 'dist'))) typed.add('node');
       for (const [name, types] of [
         ['node', '@types/node'],
         ['express', '@types/express'],

@@ -56,7 +56,9 @@ export class TableKeyStore implements KeyStore {
   async list(query: ListKeysQuery): Promise<KeyPage> {
     // Checks limit, status and now, and reads the cursor: the last item of the page before.
     const after = checkListQuery(query);
-    // In SQL: listKeysSql('api_keys', { workspaceId: '$1', status, now: '$2', after, fetch })
+    // In SQL, with after's fields bound as parameters, never pasted into the text:
+    // listKeysSql('api_keys', { workspaceId: '$1', status, now: '$2',
+    //   after: { createdAt: '$3', id: '$4' }, fetch: '$5' })
     const matching = [...this.#table.values()]
       .map(recordFromRow)
       .filter(
