@@ -122,8 +122,15 @@ function start(file, cwd, env = {}) {
   const stop = async () => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
     const killer = setTimeout(() => child.kill('SIGKILL'), 5_000);
-    await ended;
+    // Past SIGKILL, only a pipe held open elsewhere could keep `ended` waiting: bounded too.
+    let giveUp;
+    const stuck = new Promise((resolve) => {
+      giveUp = setTimeout(() => resolve('stuck'), 10_000);
+    });
+    const how = await Promise.race([ended, stuck]);
     clearTimeout(killer);
+    clearTimeout(giveUp);
+    if (how === 'stuck') throw new Error(`${file} did not end 10 s after SIGTERM`);
   };
   return { child, output, ended, stop };
 }
@@ -177,7 +184,9 @@ async function portIsFree() {
       server.listen(PORT, resolve);
     });
   } catch (error) {
-    throw new Error(`port ${PORT}, which the README examples listen on, is in use: ${error.code}`);
+    throw new Error(
+      `port ${PORT}, which the README examples listen on, cannot be had: ${error.code}`,
+    );
   }
   await new Promise((resolve) => server.close(resolve));
 }
@@ -292,11 +301,14 @@ function runCliExample(cwd) {
     })
     .join('\n');
   // `timeout` signals the whole process group: npx and node below bash end with it.
+  // npm_config_yes=false: npx must find the installed package, never fetch one.
   const run = spawnSync('timeout', ['--kill-after=5', '120', 'bash', '-c', script], {
     cwd,
-    env: appEnv(),
+    env: appEnv({ npm_config_yes: 'false' }),
     encoding: 'utf8',
   });
+  if (run.error !== undefined)
+    throw new Error(`could not run timeout(1) and bash: ${run.error.message}`);
   if (run.status !== 0) {
     throw new Error(`the CLI README example failed (${run.status ?? run.signal}):\n${run.stderr}`);
   }
@@ -307,15 +319,20 @@ function runCliExample(cwd) {
  * by environment, never on a command line (an error repeats that, password and all).
  */
 function postgres(cwd, sql) {
-  const script = `const { Client } = require('pg'); const c = new Client({ connectionString: process.env.URL });
-    c.connect().then(() => c.query(process.env.SQL)).finally(() => c.end()).catch((e) => { console.error(e.message); process.exit(1); });`;
+  const script = `const { Client } = require('pg');
+    (async () => {
+      const c = new Client({ connectionString: process.env.URL, connectionTimeoutMillis: 10000 });
+      try { await c.connect(); await c.query(process.env.SQL); } finally { await c.end(); }
+    })().catch((e) => { console.error(e.code ?? 'error', e.message); process.exit(1); });`;
   const run = spawnSync(process.execPath, ['-e', script], {
     cwd,
     env: { ...process.env, URL: POSTGRES_URL, SQL: sql },
     encoding: 'utf8',
+    timeout: 30_000,
   });
-  if (run.status !== 0)
-    throw new Error(`${sql.split(' ').slice(0, 2).join(' ')} failed: ${run.stderr.trim()}`);
+  const what = sql.split(' ').slice(0, 2).join(' ');
+  if (run.error !== undefined) throw new Error(`${what}: ${run.error.message}`);
+  if (run.status !== 0) throw new Error(`${what} failed: ${(run.stderr ?? '').trim()}`);
 }
 
 /**
@@ -359,6 +376,12 @@ async function consumerApp({ name, dirs, tarballs, versions = {} }) {
             `packages/${dir}/README.md: its example imports ${name}, which no npm install line there names`,
           );
         }
+      }
+      // Node's globals (process, Buffer) take @types/node, which TypeScript users install.
+      if (/\b(process|Buffer)\./.test(mainExample(dir)) && !lines.dev.includes('@types/node')) {
+        throw new Error(
+          `packages/${dir}/README.md: its example uses Node's globals, and no npm install -D line there names @types/node`,
+        );
       }
       if (lines.runtime.length === 0)
         throw new Error(`packages/${dir}/README.md has no npm install line`);

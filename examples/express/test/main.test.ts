@@ -71,6 +71,6 @@ describe.runIf(postgres)('the Express demo on PostgreSQL (ORKESTA_AUTH_STORE=pos
     expect(ended.code).toBe(1);
     expect(ended.stdout).toBe('');
     expect(ended.stderr.trim().split('\n')).toHaveLength(1);
-    expect(ended.stderr).toContain('orkesta-auth migrate');
+    expect(ended.stderr).toContain('pnpm orkesta-auth migrate');
   });
 });

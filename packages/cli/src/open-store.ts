@@ -83,7 +83,7 @@ export interface MigrationReport {
 }
 
 const MIGRATE_HINT =
-  'run `orkesta-auth migrate` (`npx @orkesta/auth-cli migrate`, or with pnpm `pnpm exec orkesta-auth migrate`) with the same --store or ORKESTA_AUTH_STORE';
+  'run `orkesta-auth migrate` with the same --store or ORKESTA_AUTH_STORE (where @orkesta/auth-cli is installed: `npx @orkesta/auth-cli migrate`, or `pnpm exec orkesta-auth migrate`; in the orkesta-auth repository: `pnpm orkesta-auth migrate`)';
 
 /** `error` as a StoreOpenError naming `label`, in one line and without the password. */
 function openFailure(error: unknown, spec: StoreSpec, label: string): StoreOpenError {
