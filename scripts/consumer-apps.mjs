@@ -40,9 +40,9 @@ function installLines(dir) {
 }
 
 /**
- * The version range npm should take for a name a README installs: ours from the tarball, the
- * others as our packages declare them (a peer or a dependency), so that the test installs
- * what we say we support rather than a next major.
+ * The version ranges npm should take for the names READMEs install (ours come from the
+ * tarballs instead): as our packages declare them, a peer first, then a dependency, then a
+ * dev dependency, so that the test installs what we say we support rather than a next major.
  */
 function ranges(dirs) {
   const found = new Map();
@@ -224,15 +224,38 @@ function expectMissingKey(response, what) {
 /** What each example must do when run: its checks, given the compiled file and its folder. */
 const RUNS = {
   core: async (file, cwd) => expectEqual(await runToEnd(file, cwd), 'ws_1\n', 'core: output'),
-  express: (file, cwd) =>
-    runServer(file, cwd, async (key) => {
+  express: async (file, cwd) => {
+    await runServer(file, cwd, async (key) => {
       expectEqual((await call('/health')).status, 200, 'express: /health without a key');
       const created = await call('/v1/payments', { method: 'POST', key });
       expectEqual([created.status, created.body], [201, { workspace: 'ws_1' }], 'express: POST');
       expectMissingKey(await call('/v1/payments', { method: 'POST' }), 'express');
       const wrong = await call('/v1/payments', { method: 'POST', key: `${key.slice(0, -1)}x` });
       expectEqual(wrong.status, 401, 'express: a wrong key');
-    }),
+    });
+    // The README's listen callback throws what Express 5 hands it: a taken port ends the
+    // process with EADDRINUSE, and no curl line is printed.
+    const holder = createServer();
+    await new Promise((resolve) => holder.listen(PORT, resolve));
+    const run = start(file, cwd);
+    const timer = setTimeout(() => run.child.kill('SIGKILL'), 30_000);
+    try {
+      const [code] = await run.ended;
+      expectEqual(
+        code !== 0 && /EADDRINUSE/.test(run.output.stderr),
+        true,
+        'express: a taken port ends it',
+      );
+      expectEqual(
+        run.output.stdout.includes('Bearer'),
+        false,
+        'express: no curl line for a taken port',
+      );
+    } finally {
+      clearTimeout(timer);
+      await new Promise((resolve) => holder.close(resolve));
+    }
+  },
   koa: (file, cwd) =>
     runServer(file, cwd, async (key) => {
       const admitted = await call('/', { key });
