@@ -1,9 +1,7 @@
 import { createAuthenticator } from '@orkesta/auth';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { expressHarness } from './adapters/express.js';
-import type { AdapterHarness, RunningApp } from './adapters/harness.js';
-import { koaHarness } from './adapters/koa.js';
-import { nestExpressHarness, nestFastifyHarness } from './adapters/nest.js';
+import { ADAPTERS } from './adapters/all.js';
+import type { RunningApp } from './adapters/harness.js';
 import { CONTRACT_CASES, sendContractRequest } from './contract-cases.js';
 import type { ContractFixture } from './fixtures.js';
 import { createContractFixture, SIGNED_AUDIENCE, SIGNED_ISSUER, WORKSPACE } from './fixtures.js';
@@ -14,14 +12,6 @@ function keyIdOf(authorization: string | string[] | undefined): string | undefin
   if (typeof authorization !== 'string') return undefined;
   return /\borks?_(?:live|test)_([0-9A-Za-z]{12})_/.exec(authorization)?.[1];
 }
-
-/** Every adapter runs the same table; issue by issue, more adapters join this list. */
-const ADAPTERS: readonly AdapterHarness[] = [
-  expressHarness,
-  koaHarness,
-  nestExpressHarness,
-  nestFastifyHarness,
-];
 
 describe.each(ADAPTERS)('behaviour contract over $name', (harness) => {
   let fixture: ContractFixture;

@@ -2,10 +2,8 @@ import type { Authenticator } from '@orkesta/auth';
 import { createAuthenticator } from '@orkesta/auth';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { expressHarness } from './adapters/express.js';
-import type { AdapterHarness, RunningApp } from './adapters/harness.js';
-import { koaHarness } from './adapters/koa.js';
-import { nestExpressHarness, nestFastifyHarness } from './adapters/nest.js';
+import { ADAPTERS } from './adapters/all.js';
+import type { RunningApp } from './adapters/harness.js';
 import type { Expected, FuzzCase, FuzzKeys } from './fuzz-cases.js';
 import {
   expectedAnswer,
@@ -45,12 +43,6 @@ import { PipelinedConnection } from './raw-http.js';
  * conformance table covers both.
  */
 
-const ADAPTERS: readonly AdapterHarness[] = [
-  expressHarness,
-  koaHarness,
-  nestExpressHarness,
-  nestFastifyHarness,
-];
 const BATCH = 250;
 const RUNS_PER_ADAPTER = 100;
 const PER_ADAPTER = BATCH * RUNS_PER_ADAPTER;

@@ -9,19 +9,10 @@ import type {
   Scope,
 } from '@orkesta/auth';
 import { createAuthenticator, createKeyManager, MemoryKeyStore } from '@orkesta/auth';
-import { expressHarness } from './adapters/express.js';
-import type { AdapterHarness } from './adapters/harness.js';
-import { koaHarness } from './adapters/koa.js';
-import { nestExpressHarness, nestFastifyHarness } from './adapters/nest.js';
-import { WORKSPACE } from './fixtures.js';
 
-/** Every adapter, as the conformance table builds them. */
-export const ADAPTERS: readonly AdapterHarness[] = [
-  expressHarness,
-  koaHarness,
-  nestExpressHarness,
-  nestFastifyHarness,
-];
+export { ADAPTERS } from './adapters/all.js';
+
+import { WORKSPACE } from './fixtures.js';
 
 export const T0 = Date.parse('2026-11-27T10:00:00.000Z');
 

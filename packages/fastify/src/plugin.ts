@@ -1,0 +1,158 @@
+import type {
+  AuthenticatedKey,
+  Authenticator,
+  AuthenticatorOptions,
+  AuthResult,
+} from '@orkesta/auth';
+import { ConfigurationError } from '@orkesta/auth';
+import { middlewareOptions } from '@orkesta/auth/adapter';
+import type {
+  FastifyInstance,
+  FastifyPluginAsync,
+  FastifyReply,
+  FastifyRequest,
+  HookHandlerDoneFunction,
+  RouteOptions,
+} from 'fastify';
+import fp from 'fastify-plugin';
+import { fail } from './reply.js';
+import type { DecoratedRequest, PluginContext } from './request.js';
+import { ADMITTED, CONTEXT, FastifyAuthRequest } from './request.js';
+import type { OrkestaRouteConfig } from './route-config.js';
+import { routeRequirement } from './route-config.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /**
+     * The authenticated API key, set by the `orkestaAuth` plugin: `null` on its public routes,
+     * and absent in contexts it does not cover (Fastify decorates only the context it is in).
+     */
+    auth?: AuthenticatedKey | null;
+  }
+  interface FastifyContextConfig {
+    /** What the route asks of the `orkestaAuth` plugin: `{ scope }`, or `{ public: true }`. */
+    orkesta?: OrkestaRouteConfig;
+  }
+  interface FastifyInstance {
+    /** The authenticator of the `orkestaAuth` plugin registered here or in a parent context. */
+    readonly orkestaAuthenticator: Authenticator;
+  }
+}
+
+interface FastifyOptions {
+  /**
+   * The workspace the route belongs to (a path parameter, a header); a key of another workspace
+   * gets 403 `workspace_mismatch`. Return `undefined` for routes that name no workspace.
+   */
+  readonly workspace?: (request: FastifyRequest) => string | undefined;
+  /**
+   * `'respond'` (default) answers failures with the contract's status, headers and
+   * problem+json body. `'throw'` hands the `AuthError` (with `status` and `headers` set) to
+   * Fastify's error handler; `authErrorHandler()` answers it exactly as `'respond'` would.
+   */
+  readonly onFailure?: 'respond' | 'throw';
+}
+
+/** Options of the plugin: an authenticator's options, or an authenticator built elsewhere. */
+export type OrkestaAuthOptions =
+  | (AuthenticatorOptions & FastifyOptions & { readonly authenticator?: never })
+  | (FastifyOptions & { readonly authenticator: Authenticator });
+
+/**
+ * Authenticates every request of the context it is registered in (and of the contexts inside
+ * it), in `onRequest`, before the body is read: sets `request.auth`, checks the route's
+ * `config.orkesta.scope`, or answers (or throws) the contract's error. Options are checked once,
+ * at registration; a mistake throws a `ConfigurationError` there, so `ready()` and `listen()`
+ * reject. An authenticator the plugin builds is closed with the app (`onClose`); one passed in
+ * is its owner's to close.
+ */
+// Async, so that a throw here rejects `register`, `ready()` and `listen()`.
+const plugin: FastifyPluginAsync<OrkestaAuthOptions> = async (fastify, options) => {
+  if (fastify.hasDecorator('orkestaAuthenticator')) {
+    throw new ConfigurationError(
+      'orkestaAuth is registered twice on these routes (here and in a parent context): every request would be authenticated twice',
+    );
+  }
+  if ((options as { prefix?: unknown }).prefix !== undefined) {
+    throw new ConfigurationError(
+      'orkestaAuth takes no prefix: it protects the context it is registered in, so register it inside the plugin that has the prefix',
+      { option: 'prefix' },
+    );
+  }
+  const { authenticator, workspace, onFailure } = middlewareOptions<FastifyRequest, 'throw'>(
+    options,
+    'throw',
+  );
+  const context: PluginContext = { authenticator, onFailure };
+
+  fastify.decorate('orkestaAuthenticator', authenticator);
+  // `null` first, so every request has these fields from the start (stable shapes).
+  if (!fastify.hasRequestDecorator('auth')) fastify.decorateRequest('auth', null);
+  if (!fastify.hasRequestDecorator(CONTEXT)) {
+    fastify.decorateRequest(CONTEXT, null);
+    fastify.decorateRequest(ADMITTED, null);
+  }
+  // A wrong route config throws when the route is registered. Routes registered before the
+  // plugin has loaded are checked at their first request instead (a wrong one answers 500).
+  fastify.addHook('onRoute', (route: RouteOptions) => {
+    routeRequirement(route.config?.orkesta);
+  });
+  fastify.addHook(
+    'onRequest',
+    function orkestaAuthHook(
+      request: FastifyRequest,
+      reply: FastifyReply,
+      next: HookHandlerDoneFunction,
+    ) {
+      const requirement = routeRequirement(request.routeOptions.config.orkesta);
+      if (requirement.public) return next();
+      let workspaceId: string | undefined;
+      try {
+        workspaceId = workspace?.(request);
+      } catch (error) {
+        // A resolver that throws is the application's bug: Fastify reports it, nothing is admitted.
+        return next(error as Error);
+      }
+      const pending = authenticator.authenticateMaybeSync(
+        new FastifyAuthRequest(request, workspaceId, requirement.scope),
+      );
+      if (pending instanceof Promise) {
+        pending
+          .then(
+            (result) => conclude(context, result, request as DecoratedRequest, reply, next),
+            next,
+          )
+          // Nothing may escape as an unhandled rejection (it would end the process).
+          .catch(next);
+      } else conclude(context, pending, request as DecoratedRequest, reply, next);
+    },
+  );
+  if (options.authenticator === undefined) {
+    fastify.addHook('onClose', (_instance: FastifyInstance, closed) => {
+      authenticator.close().then(() => closed(), closed);
+    });
+  }
+};
+
+function conclude(
+  context: PluginContext,
+  result: AuthResult,
+  request: DecoratedRequest,
+  reply: FastifyReply,
+  next: HookHandlerDoneFunction,
+): void {
+  request[CONTEXT] = context;
+  if (result.headers !== undefined) reply.headers(result.headers);
+  if (result.ok) {
+    request.auth = result.key;
+    request[ADMITTED] = result.key;
+    next();
+  } else fail(context, result.error, reply, next);
+}
+
+/**
+ * The plugin: `await app.register(orkestaAuth, { store })`. Registered with `fastify-plugin`, so
+ * its hook and `request.auth` belong to the context that registers it: register it inside an
+ * encapsulated plugin to protect only that plugin's routes.
+ */
+export const orkestaAuth = fp(plugin, { fastify: '4.x || 5.x', name: '@orkesta/auth-fastify' });

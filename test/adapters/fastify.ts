@@ -1,0 +1,34 @@
+import type { Authenticator } from '@orkesta/auth';
+import { orkestaAuth, orkestaJwks } from '@orkesta/auth-fastify';
+import type { FastifyRequest } from 'fastify';
+import Fastify from 'fastify';
+import type { AdapterHarness, HarnessOptions, RunningApp } from './harness.js';
+import { baseUrlOf, TRUST_SETTING } from './harness.js';
+
+/** The harness routes, each asking for its scope in its route config. */
+export const fastifyHarness: AdapterHarness = {
+  name: 'fastify',
+  proxyTrusts: ['loopback', 'none', 'elsewhere'],
+  async start(authenticator: Authenticator, options: HarnessOptions = {}): Promise<RunningApp> {
+    const trust = options.proxy ?? 'loopback';
+    const app = Fastify({
+      trustProxy: trust === 'loopback' ? '127.0.0.1' : TRUST_SETTING[trust],
+      ...(options.tls === undefined ? {} : { https: options.tls }),
+    });
+    if (options.signing !== undefined) await app.register(orkestaJwks, { jwks: options.signing });
+    await app.register(orkestaAuth, {
+      authenticator,
+      workspace: (request) => (request.params as { workspaceId?: string }).workspaceId,
+    });
+    const view = (request: FastifyRequest) => {
+      const key = request.auth!;
+      return { keyId: key.keyId, workspaceId: key.workspaceId, scope: key.scope };
+    };
+    app.get('/read', { config: { orkesta: { scope: 'read-only' } } }, view);
+    app.post('/write', { config: { orkesta: { scope: 'read-write' } } }, view);
+    app.get('/admin', { config: { orkesta: { scope: 'admin' } } }, view);
+    app.get('/workspaces/:workspaceId/read', { config: { orkesta: { scope: 'read-only' } } }, view);
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    return { baseUrl: baseUrlOf(app.server, options), close: () => app.close() };
+  },
+};
