@@ -26,6 +26,7 @@ const SECTIONS = [
   './flood.mjs',
   './express-http.mjs',
   './koa-http.mjs',
+  './fastify-http.mjs',
   './nest-http.mjs',
 ];
 

@@ -262,6 +262,15 @@ const RUNS = {
       expectEqual([admitted.status, admitted.body], [200, { workspace: 'ws_1' }], 'koa: GET');
       expectMissingKey(await call('/'), 'koa');
     }),
+  fastify: (file, cwd) =>
+    runServer(file, cwd, async (key) => {
+      expectEqual((await call('/health')).status, 200, 'fastify: /health without a key');
+      const created = await call('/v1/payments', { method: 'POST', key });
+      expectEqual([created.status, created.body], [201, { workspace: 'ws_1' }], 'fastify: POST');
+      expectMissingKey(await call('/v1/payments', { method: 'POST' }), 'fastify');
+      const wrong = await call('/v1/payments', { method: 'POST', key: `${key.slice(0, -1)}x` });
+      expectEqual(wrong.status, 401, 'fastify: a wrong key');
+    }),
   nest: (file, cwd) =>
     runServer(file, cwd, async (key) => {
       const listed = await call('/v1/payments', { key });

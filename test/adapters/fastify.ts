@@ -1,5 +1,6 @@
+import type { Server } from 'node:http';
 import type { Authenticator } from '@orkesta/auth';
-import { orkestaAuth, orkestaJwks } from '@orkesta/auth-fastify';
+import { orkestaAuth, orkestaJwks, requestLogSerializer } from '@orkesta/auth-fastify';
 import type { FastifyRequest } from 'fastify';
 import Fastify from 'fastify';
 import type { AdapterHarness, HarnessOptions, RunningApp } from './harness.js';
@@ -11,9 +12,21 @@ export const fastifyHarness: AdapterHarness = {
   proxyTrusts: ['loopback', 'none', 'elsewhere'],
   async start(authenticator: Authenticator, options: HarnessOptions = {}): Promise<RunningApp> {
     const trust = options.proxy ?? 'loopback';
+    const { logger } = options;
     const app = Fastify({
       trustProxy: trust === 'loopback' ? '127.0.0.1' : TRUST_SETTING[trust],
       ...(options.tls === undefined ? {} : { https: options.tls }),
+      // Fastify's own log, every level, into the logger the suite captures, with the request
+      // serializer the README asks for: URLs are logged before any hook runs.
+      ...(logger === undefined
+        ? {}
+        : {
+            logger: {
+              level: 'trace',
+              serializers: { req: requestLogSerializer },
+              stream: { write: (line: string) => logger.log(line) },
+            },
+          }),
     });
     if (options.signing !== undefined) await app.register(orkestaJwks, { jwks: options.signing });
     await app.register(orkestaAuth, {
@@ -29,6 +42,6 @@ export const fastifyHarness: AdapterHarness = {
     app.get('/admin', { config: { orkesta: { scope: 'admin' } } }, view);
     app.get('/workspaces/:workspaceId/read', { config: { orkesta: { scope: 'read-only' } } }, view);
     await app.listen({ port: 0, host: '127.0.0.1' });
-    return { baseUrl: baseUrlOf(app.server, options), close: () => app.close() };
+    return { baseUrl: baseUrlOf(app.server as unknown as Server, options), close: () => app.close() };
   },
 };

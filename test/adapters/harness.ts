@@ -44,7 +44,7 @@ export interface HarnessOptions {
   readonly proxy?: ProxyTrust;
   /** Serve HTTPS with this certificate and key (PEM) instead of plain HTTP. */
   readonly tls?: { readonly key: string; readonly cert: string };
-  /** Nest's logger, for the Nest apps; default none (`logger: false`). */
+  /** Nest's logger for the Nest apps, and where Fastify's log goes; default none. */
   readonly logger?: LoggerService;
   /** Serve this issuer's JWKS at /.well-known/jwks.json, as a signed-key issuer does. */
   readonly signing?: SigningKeys;

@@ -44,7 +44,7 @@ const KEY_STATUSES: readonly KeyStatus[] = ['active', 'revoked', 'expired'];
 /**
  * The payments API without a framework: what each route does, with its input checked. Every
  * method takes the workspace of the authenticated key and acts on that workspace only. The
- * Express, Koa and Nest examples route requests here and write back what it returns (201 for
+ * Express, Koa, Nest and Fastify examples route requests here and write back what it returns (201 for
  * the POST routes) or what `problemFor` renders of what it throws.
  */
 export class PaymentsApi {

@@ -7,7 +7,7 @@ import { ROUTES } from '../src/routes.js';
 const readme = (example: string) =>
   readFileSync(new URL(`../../${example}/README.md`, import.meta.url), 'utf8');
 
-describe.each(['express', 'koa', 'nest'])('examples/%s/README.md', (example) => {
+describe.each(['express', 'koa', 'nest', 'fastify'])('examples/%s/README.md', (example) => {
   const text = readme(example);
 
   it('lists exactly the routes of ROUTES, with their scope and status', () => {

@@ -50,6 +50,8 @@ export {
 } from '@orkesta/auth';
 export type { OrkestaJwksOptions } from './jwks.js';
 export { orkestaJwks } from './jwks.js';
+export type { LoggedRequest } from './log-serializer.js';
+export { requestLogSerializer } from './log-serializer.js';
 export type { OrkestaAuthOptions } from './plugin.js';
 export { orkestaAuth } from './plugin.js';
 export type { ErrorHandler } from './reply.js';

@@ -57,7 +57,8 @@ export function authErrorHandler(otherwise?: ErrorHandler): ErrorHandler {
       // Thrown from an error handler, an error goes to the parent context's handler.
       throw error;
     }
+    // Nothing is returned: Fastify sends what an error handler returns, and this one has sent.
     send(reply, render((request as DecoratedRequest)[CONTEXT] ?? null, error));
-    return reply;
+    return undefined;
   };
 }

@@ -16,6 +16,7 @@ import {
   MemoryKeyStore,
   orkestaAuth,
   orkestaJwks,
+  requestLogSerializer,
   requireScope,
 } from '../src/index.js';
 
@@ -196,6 +197,17 @@ describe('the orkestaAuth plugin on Fastify 5', () => {
     await app.close();
   });
 
+  it("at the root it also covers Fastify's 404: no key is 401, a key is 404", async () => {
+    const { store, keys } = await storeWithKeys();
+    const app = Fastify();
+    await app.register(orkestaAuth, { store, requireHttps: false });
+    const without = await app.inject({ url: '/nowhere' });
+    expect([without.statusCode, without.json().code]).toEqual([401, 'missing_api_key']);
+    const known = await app.inject({ url: '/nowhere', headers: bearer(keys.readOnly) });
+    expect(known.statusCode).toBe(404);
+    await app.close();
+  });
+
   it('routes declared before the plugin loaded are authenticated too', async () => {
     const { store, keys } = await storeWithKeys();
     const app = Fastify();
@@ -354,8 +366,11 @@ describe("onFailure: 'throw' and authErrorHandler()", () => {
   it('hands the AuthError to the error handler, which answers as respond would', async () => {
     const { store, keys } = await storeWithKeys();
     const responses: Record<string, unknown>[] = [];
+    const logged: string[] = [];
     for (const onFailure of ['respond', 'throw'] as const) {
-      const app = Fastify();
+      // Warnings and errors only: Fastify warns when a handler sends a reply twice.
+      const stream = { write: (line: string) => logged.push(line) };
+      const app = Fastify({ logger: { level: 'warn', stream } });
       const seen = vi.fn();
       app.setErrorHandler(
         authErrorHandler(function otherwise(error, _request, reply) {
@@ -398,6 +413,7 @@ describe("onFailure: 'throw' and authErrorHandler()", () => {
       },
     });
     expect(responses.slice(2).map(strip)).toEqual(responses.slice(0, 2).map(strip));
+    expect(logged).toEqual([]);
     expect(responses[1]).toMatchObject({
       status: 403,
       body: { type: 'https://errors.example/insufficient_scope', code: 'insufficient_scope' },
@@ -526,6 +542,40 @@ describe('Fastify 4', () => {
     expect([low.statusCode, low.json().code]).toEqual([403, 'insufficient_scope']);
     expect((await app.inject({ url: '/.well-known/jwks.json' })).statusCode).toBe(200);
     await app.close();
+  });
+});
+
+describe('requestLogSerializer', () => {
+  it("logs Fastify's request fields with anything key-shaped in the URL redacted", async () => {
+    const { store, keys } = await storeWithKeys();
+    const lines: string[] = [];
+    const app = Fastify({
+      logger: {
+        serializers: { req: requestLogSerializer },
+        stream: { write: (line: string) => lines.push(line) },
+      },
+    });
+    await app.register(orkestaAuth, { store, requireHttps: false });
+    app.get('/read', echo);
+    const truncated = keys.readOnly.slice(0, 40);
+    const res = await app.inject({
+      url: `/read?api_key=${keys.readOnly}&page=2&other=${truncated}`,
+      headers: { 'accept-version': '1.x' },
+    });
+    expect(res.statusCode).toBe(401);
+    await app.close();
+    const logged = lines.map((line) => JSON.parse(line) as { req?: Record<string, unknown> });
+    const requests = logged.flatMap((entry) => (entry.req === undefined ? [] : [entry.req]));
+    expect(requests).toEqual([
+      {
+        method: 'GET',
+        url: '/read?api_key=[redacted]&page=2&other=[redacted]',
+        version: '1.x',
+        host: 'localhost:80',
+        remoteAddress: '127.0.0.1',
+      },
+    ]);
+    expect(lines.join('\n')).not.toContain(keys.readOnly.split('_')[3]!.slice(0, 16));
   });
 });
 
