@@ -42,6 +42,9 @@ export const fastifyHarness: AdapterHarness = {
     app.get('/admin', { config: { orkesta: { scope: 'admin' } } }, view);
     app.get('/workspaces/:workspaceId/read', { config: { orkesta: { scope: 'read-only' } } }, view);
     await app.listen({ port: 0, host: '127.0.0.1' });
-    return { baseUrl: baseUrlOf(app.server as unknown as Server, options), close: () => app.close() };
+    return {
+      baseUrl: baseUrlOf(app.server as unknown as Server, options),
+      close: () => app.close(),
+    };
   },
 };
