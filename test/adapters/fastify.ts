@@ -1,7 +1,7 @@
 import type { Server } from 'node:http';
 import type { Authenticator } from '@orkesta/auth';
 import { orkestaAuth, orkestaJwks, requestLogSerializer } from '@orkesta/auth-fastify';
-import type { FastifyRequest } from 'fastify';
+import type { FastifyHttpOptions, FastifyRequest } from 'fastify';
 import Fastify from 'fastify';
 import type { AdapterHarness, HarnessOptions, RunningApp } from './harness.js';
 import { baseUrlOf, TRUST_SETTING } from './harness.js';
@@ -13,6 +13,7 @@ export const fastifyHarness: AdapterHarness = {
   async start(authenticator: Authenticator, options: HarnessOptions = {}): Promise<RunningApp> {
     const trust = options.proxy ?? 'loopback';
     const { logger } = options;
+    // Typed as the HTTP/1 server it is: the spreads below would otherwise widen it to HTTP/2.
     const app = Fastify({
       trustProxy: trust === 'loopback' ? '127.0.0.1' : TRUST_SETTING[trust],
       ...(options.tls === undefined ? {} : { https: options.tls }),
@@ -27,7 +28,7 @@ export const fastifyHarness: AdapterHarness = {
               stream: { write: (line: string) => logger.log(line) },
             },
           }),
-    });
+    } as FastifyHttpOptions<Server>);
     if (options.signing !== undefined) await app.register(orkestaJwks, { jwks: options.signing });
     await app.register(orkestaAuth, {
       authenticator,
@@ -43,7 +44,7 @@ export const fastifyHarness: AdapterHarness = {
     app.get('/workspaces/:workspaceId/read', { config: { orkesta: { scope: 'read-only' } } }, view);
     await app.listen({ port: 0, host: '127.0.0.1' });
     return {
-      baseUrl: baseUrlOf(app.server as unknown as Server, options),
+      baseUrl: baseUrlOf(app.server, options),
       close: () => app.close(),
     };
   },

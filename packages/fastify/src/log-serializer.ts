@@ -1,14 +1,17 @@
 import type { FastifyRequest } from 'fastify';
 
-/** What Fastify's own `req` serializer logs of a request, and so this one. */
-export interface LoggedRequest {
+/**
+ * What Fastify's own `req` serializer logs of a request, and so this one. A type, not an
+ * interface: Fastify's logger options want an object type with an index signature.
+ */
+export type LoggedRequest = {
   readonly method: string;
   readonly url: string;
-  readonly version: string | string[] | undefined;
+  readonly version?: string;
   readonly host: string;
   readonly remoteAddress: string;
-  readonly remotePort: number | undefined;
-}
+  readonly remotePort?: number;
+};
 
 // Anything that starts like one of our keys, opaque (`ork_`) or signed (`orks_`), up to the next
 // character a key cannot hold: wider than the scanner patterns, so that a truncated or
@@ -23,12 +26,20 @@ const KEY_LIKE = /\borks?_[0-9A-Za-z_.~%-]*/g;
  * `Fastify({ logger: { serializers: { req: requestLogSerializer } } })`.
  */
 export function requestLogSerializer(request: FastifyRequest): LoggedRequest {
+  const version = single(request.headers?.['accept-version']);
+  const remotePort = request.socket?.remotePort;
+  // Absent fields are left out, as JSON would leave them (and as Fastify's log types want).
   return {
     method: request.method,
     url: request.url.replace(KEY_LIKE, '[redacted]'),
-    version: request.headers?.['accept-version'],
+    ...(version === undefined ? {} : { version }),
     host: request.host,
     remoteAddress: request.ip,
-    remotePort: request.socket?.remotePort,
+    ...(remotePort === undefined ? {} : { remotePort }),
   };
+}
+
+/** A header's value as one string (Fastify's log types want one). */
+function single(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value.join(', ') : value;
 }
