@@ -221,18 +221,24 @@ function expectMissingKey(response, what) {
   );
 }
 
+/**
+ * The Express and Fastify READMEs' example: `/health` public, `POST /v1/payments` answering 201
+ * with the key's workspace, and refusing no key and a wrong key.
+ */
+async function expectPaymentsExample(what, key) {
+  expectEqual((await call('/health')).status, 200, `${what}: /health without a key`);
+  const created = await call('/v1/payments', { method: 'POST', key });
+  expectEqual([created.status, created.body], [201, { workspace: 'ws_1' }], `${what}: POST`);
+  expectMissingKey(await call('/v1/payments', { method: 'POST' }), what);
+  const wrong = await call('/v1/payments', { method: 'POST', key: `${key.slice(0, -1)}x` });
+  expectEqual(wrong.status, 401, `${what}: a wrong key`);
+}
+
 /** What each example must do when run: its checks, given the compiled file and its folder. */
 const RUNS = {
   core: async (file, cwd) => expectEqual(await runToEnd(file, cwd), 'ws_1\n', 'core: output'),
   express: async (file, cwd) => {
-    await runServer(file, cwd, async (key) => {
-      expectEqual((await call('/health')).status, 200, 'express: /health without a key');
-      const created = await call('/v1/payments', { method: 'POST', key });
-      expectEqual([created.status, created.body], [201, { workspace: 'ws_1' }], 'express: POST');
-      expectMissingKey(await call('/v1/payments', { method: 'POST' }), 'express');
-      const wrong = await call('/v1/payments', { method: 'POST', key: `${key.slice(0, -1)}x` });
-      expectEqual(wrong.status, 401, 'express: a wrong key');
-    });
+    await runServer(file, cwd, (key) => expectPaymentsExample('express', key));
     // The README's listen callback throws what Express 5 hands it: a taken port ends the
     // process with EADDRINUSE, and no curl line is printed.
     const holder = createServer();
@@ -262,15 +268,7 @@ const RUNS = {
       expectEqual([admitted.status, admitted.body], [200, { workspace: 'ws_1' }], 'koa: GET');
       expectMissingKey(await call('/'), 'koa');
     }),
-  fastify: (file, cwd) =>
-    runServer(file, cwd, async (key) => {
-      expectEqual((await call('/health')).status, 200, 'fastify: /health without a key');
-      const created = await call('/v1/payments', { method: 'POST', key });
-      expectEqual([created.status, created.body], [201, { workspace: 'ws_1' }], 'fastify: POST');
-      expectMissingKey(await call('/v1/payments', { method: 'POST' }), 'fastify');
-      const wrong = await call('/v1/payments', { method: 'POST', key: `${key.slice(0, -1)}x` });
-      expectEqual(wrong.status, 401, 'fastify: a wrong key');
-    }),
+  fastify: (file, cwd) => runServer(file, cwd, (key) => expectPaymentsExample('fastify', key)),
   nest: (file, cwd) =>
     runServer(file, cwd, async (key) => {
       const listed = await call('/v1/payments', { key });

@@ -15,9 +15,11 @@ import type {
   RouteOptions,
 } from 'fastify';
 import fp from 'fastify-plugin';
+import { calledOnce } from './called-once.js';
+import type { PluginContext } from './context.js';
+import { decorateContext, hasContext } from './context.js';
 import { fail } from './reply.js';
-import type { DecoratedRequest, PluginContext } from './request.js';
-import { ADMITTED, CONTEXT, FastifyAuthRequest } from './request.js';
+import { FastifyAuthRequest } from './request.js';
 import type { OrkestaRouteConfig } from './route-config.js';
 import { routeRequirement } from './route-config.js';
 
@@ -68,7 +70,7 @@ export type OrkestaAuthOptions =
  */
 // Async, so that a throw here rejects `register`, `ready()` and `listen()`.
 const plugin: FastifyPluginAsync<OrkestaAuthOptions> = async (fastify, options) => {
-  if (fastify.hasDecorator('orkestaAuthenticator')) {
+  if (hasContext(fastify)) {
     throw new ConfigurationError(
       'orkestaAuth is registered twice on these routes (here and in a parent context): every request would be authenticated twice',
     );
@@ -83,15 +85,12 @@ const plugin: FastifyPluginAsync<OrkestaAuthOptions> = async (fastify, options) 
     options,
     'throw',
   );
-  const context: PluginContext = { authenticator, onFailure };
+  const context: PluginContext = { authenticator, onFailure, admitted: new WeakSet() };
 
+  decorateContext(fastify, context);
   fastify.decorate('orkestaAuthenticator', authenticator);
-  // `null` first, so every request has these fields from the start (stable shapes).
+  // `null` first, so every request has the field from the start (a stable shape).
   if (!fastify.hasRequestDecorator('auth')) fastify.decorateRequest('auth', null);
-  if (!fastify.hasRequestDecorator(CONTEXT)) {
-    fastify.decorateRequest(CONTEXT, null);
-    fastify.decorateRequest(ADMITTED, null);
-  }
   // A wrong route config throws when the route is registered. Routes registered before the
   // plugin has loaded are checked at their first request instead (a wrong one answers 500).
   fastify.addHook('onRoute', (route: RouteOptions) => {
@@ -117,14 +116,12 @@ const plugin: FastifyPluginAsync<OrkestaAuthOptions> = async (fastify, options) 
         new FastifyAuthRequest(request, workspaceId, requirement.scope),
       );
       if (pending instanceof Promise) {
+        const once = calledOnce(next, request);
         pending
-          .then(
-            (result) => conclude(context, result, request as DecoratedRequest, reply, next),
-            next,
-          )
+          .then((result) => conclude(context, result, request, reply, once), once)
           // Nothing may escape as an unhandled rejection (it would end the process).
-          .catch(next);
-      } else conclude(context, pending, request as DecoratedRequest, reply, next);
+          .catch(once);
+      } else conclude(context, pending, request, reply, next);
     },
   );
   if (options.authenticator === undefined) {
@@ -137,15 +134,16 @@ const plugin: FastifyPluginAsync<OrkestaAuthOptions> = async (fastify, options) 
 function conclude(
   context: PluginContext,
   result: AuthResult,
-  request: DecoratedRequest,
+  request: FastifyRequest,
   reply: FastifyReply,
   next: HookHandlerDoneFunction,
 ): void {
-  request[CONTEXT] = context;
   if (result.headers !== undefined) reply.headers(result.headers);
   if (result.ok) {
-    request.auth = result.key;
-    request[ADMITTED] = result.key;
+    const key = result.key;
+    request.auth = key;
+    // One principal per key: after its first request this is a lookup, not a write.
+    if (!context.admitted.has(key)) context.admitted.add(key);
     next();
   } else fail(context, result.error, reply, next);
 }

@@ -2,8 +2,8 @@ import type { AnyAuthError, RenderedError } from '@orkesta/auth';
 import { ConfigurationError, isAuthError } from '@orkesta/auth';
 import { renderAuthError } from '@orkesta/auth/adapter';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { DecoratedRequest, PluginContext } from './request.js';
-import { CONTEXT } from './request.js';
+import type { PluginContext } from './context.js';
+import { contextOf } from './context.js';
 
 /**
  * A refusal leaves a hook: answered with the contract's status, headers and problem+json body,
@@ -11,7 +11,7 @@ import { CONTEXT } from './request.js';
  * set (`authErrorHandler()` answers it exactly as `'respond'` would).
  */
 export function fail(
-  context: PluginContext | null,
+  context: PluginContext | undefined,
   error: AnyAuthError,
   reply: FastifyReply,
   done: (error?: Error) => void,
@@ -20,8 +20,8 @@ export function fail(
   else send(reply, render(context, error));
 }
 
-function render(context: PluginContext | null, error: AnyAuthError): RenderedError {
-  return context === null ? renderAuthError(error) : context.authenticator.render(error);
+function render(context: PluginContext | undefined, error: AnyAuthError): RenderedError {
+  return context === undefined ? renderAuthError(error) : context.authenticator.render(error);
 }
 
 function send(reply: FastifyReply, rendered: RenderedError): void {
@@ -58,7 +58,7 @@ export function authErrorHandler(otherwise?: ErrorHandler): ErrorHandler {
       throw error;
     }
     // Nothing is returned: Fastify sends what an error handler returns, and this one has sent.
-    send(reply, render((request as DecoratedRequest)[CONTEXT] ?? null, error));
+    send(reply, render(contextOf(request), error));
     return undefined;
   };
 }

@@ -1,27 +1,7 @@
-import type { AuthenticatedKey, Authenticator, AuthRequest, Scope } from '@orkesta/auth';
+import type { AuthRequest, Scope } from '@orkesta/auth';
 import type { AuthorizationInput } from '@orkesta/auth/adapter';
 import { authorizationFromRawHeaders } from '@orkesta/auth/adapter';
 import type { FastifyRequest } from 'fastify';
-
-/** What the plugin that saw a request leaves on it, for `requireScope` and `authErrorHandler`. */
-export interface PluginContext {
-  readonly authenticator: Authenticator;
-  readonly onFailure: 'respond' | 'throw';
-}
-
-/**
- * Request decorations of the plugin, declared with `decorateRequest` so that every request has
- * the same shape. Symbols: only this package reads them, and nothing else can set them.
- */
-export const CONTEXT = Symbol('orkesta-auth.context');
-export const ADMITTED = Symbol('orkesta-auth.admitted');
-
-export interface DecoratedRequest extends FastifyRequest {
-  /** The plugin that authenticated or refused the request. */
-  [CONTEXT]: PluginContext | null;
-  /** The key it admitted: `requireScope` reads this, not `request.auth`, which anyone can set. */
-  [ADMITTED]: AuthenticatedKey | null;
-}
 
 /**
  * The request as the core reads it. Each field is read from Fastify only when the core asks:

@@ -1,9 +1,9 @@
 import type { Scope } from '@orkesta/auth';
 import { checkAccess, requireScope as scopeRequirement } from '@orkesta/auth/adapter';
 import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
+import { admittedKey, contextOf } from './context.js';
 import { fail } from './reply.js';
-import type { DecoratedRequest } from './request.js';
-import { ADMITTED, CONTEXT, FastifyAuthRequest } from './request.js';
+import { FastifyAuthRequest } from './request.js';
 
 /** A route hook, as Fastify calls `preHandler` and `onRequest` hooks. */
 export type ScopeHook = (
@@ -21,15 +21,13 @@ export type ScopeHook = (
 export function requireScope(scope: Scope): ScopeHook {
   const requirement = scopeRequirement(scope);
   return function requireScopeHook(request, reply, done) {
-    const decorated = request as DecoratedRequest;
     // Only a key the plugin admitted counts; `request.auth` is writable by anyone.
-    const context = decorated[CONTEXT] ?? null;
-    const key = decorated[ADMITTED] ?? undefined;
+    const context = contextOf(request);
     const denied =
-      context === null
+      context === undefined
         ? checkAccess(undefined, requirement)
         : context.authenticator.authorize(
-            key,
+            admittedKey(context, request),
             requirement,
             new FastifyAuthRequest(request, undefined, undefined),
           );

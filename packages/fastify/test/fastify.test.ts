@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import Fastify from 'fastify';
 import { describe, expect, expectTypeOf, it, vi } from 'vitest';
+import { calledOnce } from '../src/called-once.js';
 import type { AuthenticatedKey, KeyLookup } from '../src/index.js';
 import {
   AuthError,
@@ -590,5 +591,19 @@ describe('packaging', () => {
       authErrorHandler: 'function',
       createAuthenticator: 'function',
     });
+  });
+});
+
+describe('calledOnce', () => {
+  it("passes the first call to Fastify's done and logs a later error instead", () => {
+    const next = vi.fn();
+    const error = vi.fn();
+    const once = calledOnce(next, { log: { error } } as never);
+    const first = new Error('first');
+    once(first);
+    once(new Error('later'));
+    expect(next.mock.calls).toEqual([[first]]);
+    expect(error).toHaveBeenCalledTimes(1);
+    expect(error.mock.calls[0]![0]).toEqual({ err: new Error('later') });
   });
 });
