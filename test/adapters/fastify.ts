@@ -1,12 +1,20 @@
 import type { Server } from 'node:http';
 import type { Authenticator } from '@orkesta/auth';
-import { orkestaAuth, orkestaJwks, requestLogSerializer } from '@orkesta/auth-fastify';
+import {
+  orkestaAuth,
+  orkestaJwks,
+  requestLogSerializer,
+  requireScope,
+} from '@orkesta/auth-fastify';
 import type { FastifyHttpOptions, FastifyRequest } from 'fastify';
 import Fastify from 'fastify';
 import type { AdapterHarness, HarnessOptions, RunningApp } from './harness.js';
 import { baseUrlOf, TRUST_SETTING } from './harness.js';
 
-/** The harness routes, each asking for its scope in its route config. */
+/**
+ * The harness routes: `/read`, `/write` and the workspace route ask for their scope in their
+ * route config, `/admin` with the `requireScope` hook, so the table runs both ways.
+ */
 export const fastifyHarness: AdapterHarness = {
   name: 'fastify',
   proxyTrusts: ['loopback', 'none', 'elsewhere'],
@@ -40,7 +48,7 @@ export const fastifyHarness: AdapterHarness = {
     };
     app.get('/read', { config: { orkesta: { scope: 'read-only' } } }, view);
     app.post('/write', { config: { orkesta: { scope: 'read-write' } } }, view);
-    app.get('/admin', { config: { orkesta: { scope: 'admin' } } }, view);
+    app.get('/admin', { preHandler: requireScope('admin') }, view);
     app.get('/workspaces/:workspaceId/read', { config: { orkesta: { scope: 'read-only' } } }, view);
     await app.listen({ port: 0, host: '127.0.0.1' });
     return {

@@ -8,8 +8,10 @@ export interface OrkestaJwksOptions extends JwksResponseOptions {
   readonly jwks: SigningKeys | JSONWebKeySet;
   /** The path it answers, GET and HEAD. Default `/.well-known/jwks.json`. */
   readonly path?: string;
-  /** Fastify's own register option: the routes' prefix. */
+  /** Fastify's own register options, which apply to this plugin's route as to any. */
   readonly prefix?: string;
+  readonly logLevel?: string;
+  readonly logSerializers?: Record<string, (value: unknown) => unknown>;
 }
 
 /**
@@ -24,10 +26,12 @@ export const orkestaJwks: FastifyPluginAsync<OrkestaJwksOptions> = async (fastif
     jwks,
     path = '/.well-known/jwks.json',
     prefix: _prefix,
+    logLevel: _logLevel,
+    logSerializers: _logSerializers,
     ...responseOptions
   } = optionsObject(
     options,
-    ['jwks', 'path', 'maxAgeSeconds', 'prefix'],
+    ['jwks', 'path', 'maxAgeSeconds', 'prefix', 'logLevel', 'logSerializers'],
     undefined,
     '{ jwks, path?, maxAgeSeconds? }',
   );
@@ -39,7 +43,13 @@ export const orkestaJwks: FastifyPluginAsync<OrkestaJwksOptions> = async (fastif
   const { status, headers, body } = jwksResponse(jwks, responseOptions);
   // A Buffer is sent as it is, under the type set here (a string would gain `; charset=utf-8`).
   const payload = Buffer.from(body);
-  fastify.get(path, { config: { orkesta: { public: true } } }, (_request, reply) => {
-    reply.code(status).headers(headers).send(payload);
+  // HEAD named here, so that it is served whatever the app's `exposeHeadRoutes`.
+  fastify.route({
+    method: ['GET', 'HEAD'],
+    url: path,
+    config: { orkesta: { public: true } },
+    handler: (_request, reply) => {
+      reply.code(status).headers(headers).send(payload);
+    },
   });
 };

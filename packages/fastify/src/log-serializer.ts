@@ -15,8 +15,9 @@ export type LoggedRequest = {
 
 // Anything that starts like one of our keys, opaque (`ork_`) or signed (`orks_`), up to the next
 // character a key cannot hold: wider than the scanner patterns, so that a truncated or
-// mistyped key, or its secret part after it, goes too.
-const KEY_LIKE = /\borks?_[0-9A-Za-z_.~%-]*/g;
+// mistyped key, or its secret part after it, goes too. No word boundary before it: in
+// `Bearer%20ork_live_…` a digit comes first.
+const KEY_LIKE = /orks?_[0-9A-Za-z_.~%-]*/g;
 
 /**
  * A `req` log serializer for Fastify's logger, the fields of Fastify's own, with anything

@@ -153,4 +153,4 @@ function conclude(
  * its hook and `request.auth` belong to the context that registers it: register it inside an
  * encapsulated plugin to protect only that plugin's routes.
  */
-export const orkestaAuth = fp(plugin, { fastify: '4.x || 5.x', name: '@orkesta/auth-fastify' });
+export const orkestaAuth = fp(plugin, { fastify: '5.x', name: '@orkesta/auth-fastify' });

@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyError, FastifyInstance } from 'fastify';
 import Fastify from 'fastify';
 import { describe, expect, expectTypeOf, it, vi } from 'vitest';
 import { calledOnce } from '../src/called-once.js';
@@ -209,6 +209,25 @@ describe('the orkestaAuth plugin on Fastify 5', () => {
     await app.close();
   });
 
+  it('plugins registered and loaded before it are covered too', async () => {
+    const { store, keys } = await storeWithKeys();
+    const app = Fastify();
+    // Loaded before the plugin: Fastify hands a hook added later to the contexts made already.
+    await app.register(async (early) => {
+      early.get('/early/config', { config: { orkesta: { scope: 'admin' } } }, echo);
+      early.get('/early/hook', { preHandler: requireScope('admin') }, echo);
+    });
+    await app.register(orkestaAuth, { store, requireHttps: false });
+    for (const url of ['/early/config', '/early/hook']) {
+      expect((await app.inject({ url })).statusCode).toBe(401);
+      const low = await app.inject({ url, headers: bearer(keys.readWrite) });
+      expect([low.statusCode, low.json().code]).toEqual([403, 'insufficient_scope']);
+      const admitted = await app.inject({ url, headers: bearer(keys.admin) });
+      expect([admitted.statusCode, admitted.json().scope]).toEqual([200, 'admin']);
+    }
+    await app.close();
+  });
+
   it('routes declared before the plugin loaded are authenticated too', async () => {
     const { store, keys } = await storeWithKeys();
     const app = Fastify();
@@ -332,6 +351,14 @@ describe("orkestaAuth's options, checked at registration", () => {
     expect(await readyError(app)).toBeInstanceOf(ConfigurationError);
   });
 
+  it('refuses a second registration in the same context', async () => {
+    const store = new MemoryKeyStore();
+    const app = Fastify();
+    await app.register(orkestaAuth, { store });
+    app.register(orkestaAuth, { store });
+    expect(await readyError(app)).toBeInstanceOf(ConfigurationError);
+  });
+
   it('refuses a wrong route config when the route is registered', async () => {
     const configs: unknown[] = [
       { scope: 'owner' },
@@ -365,39 +392,49 @@ describe("orkestaAuth's options, checked at registration", () => {
 
 describe("onFailure: 'throw' and authErrorHandler()", () => {
   it('hands the AuthError to the error handler, which answers as respond would', async () => {
-    const { store, keys } = await storeWithKeys();
     const responses: Record<string, unknown>[] = [];
     const logged: string[] = [];
+    const handed: string[] = [];
+    // One store; each mode's authenticator keeps its own rates, on one fixed clock.
+    const { store, keys } = await storeWithKeys();
     for (const onFailure of ['respond', 'throw'] as const) {
       // Warnings and errors only: Fastify warns when a handler sends a reply twice.
       const stream = { write: (line: string) => logged.push(line) };
       const app = Fastify({ logger: { level: 'warn', stream } });
       const seen = vi.fn();
-      app.setErrorHandler(
-        authErrorHandler(function otherwise(error, _request, reply) {
-          seen(error);
-          reply.code(418).send({ other: true });
-        }),
-      );
+      const handler = authErrorHandler(function otherwise(error, _request, reply) {
+        seen(error);
+        reply.code(418).send({ other: true });
+      });
+      app.setErrorHandler(function errors(error: FastifyError, request, reply) {
+        if (error instanceof AuthError) handed.push(`${onFailure} ${error.code}`);
+        return handler.call(this, error, request, reply);
+      });
       await app.register(orkestaAuth, {
         store,
         requireHttps: false,
         realm: 'payments',
         problemTypeBase: 'https://errors.example/',
+        rateLimit: { scopes: { 'read-only': { limit: 1, windowSeconds: 60 } } },
+        now: () => Date.parse('2026-12-01T10:00:00.000Z'),
         onFailure,
       });
       app.get('/admin', { config: { orkesta: { scope: 'admin' } } }, echo);
+      app.get('/hook', { preHandler: requireScope('admin') }, echo);
       app.get('/boom', () => {
         throw new Error('not ours');
       });
-      for (const headers of [{}, bearer(keys.readOnly)]) {
-        const res = await app.inject({ url: '/admin', headers });
-        responses.push({
-          onFailure,
-          status: res.statusCode,
-          headers: res.headers,
-          body: res.json(),
-        });
+      const requests: [string, Record<string, string>][] = [
+        ['/admin', {}],
+        ['/admin', bearer(keys.readWrite)],
+        ['/hook', bearer(keys.readWrite)],
+        ['/admin', bearer(keys.readOnly)],
+        ['/admin', bearer(keys.readOnly)],
+      ];
+      for (const [url, headers] of requests) {
+        const res = await app.inject({ url, headers });
+        const { date: _date, connection: _connection, ...kept } = res.headers;
+        responses.push({ onFailure, status: res.statusCode, headers: kept, body: res.json() });
       }
       const other = await app.inject({ url: '/boom', headers: bearer(keys.admin) });
       expect([other.statusCode, other.json()]).toEqual([418, { other: true }]);
@@ -405,21 +442,32 @@ describe("onFailure: 'throw' and authErrorHandler()", () => {
       expect(seen.mock.calls[0]![0]).not.toBeInstanceOf(AuthError);
       await app.close();
     }
-    const strip = ({ onFailure: _, headers, ...rest }: Record<string, unknown>) => ({
-      ...rest,
-      headers: {
-        'content-type': (headers as Record<string, string>)['content-type'],
-        'cache-control': (headers as Record<string, string>)['cache-control'],
-        'www-authenticate': (headers as Record<string, string>)['www-authenticate'],
-      },
+    const answers = (mode: string) =>
+      responses.filter((r) => r.onFailure === mode).map(({ onFailure: _, ...rest }) => rest);
+    expect(answers('throw')).toEqual(answers('respond'));
+    expect(answers('respond').map((r) => [r.status, (r.body as { code: string }).code])).toEqual([
+      [401, 'missing_api_key'],
+      [403, 'insufficient_scope'],
+      [403, 'insufficient_scope'],
+      [403, 'insufficient_scope'],
+      [429, 'rate_limit_exceeded'],
+    ]);
+    expect(answers('respond')[4]).toMatchObject({
+      headers: { 'retry-after': expect.any(String), ratelimit: expect.any(String) },
     });
-    expect(responses.slice(2).map(strip)).toEqual(responses.slice(0, 2).map(strip));
-    expect(logged).toEqual([]);
-    expect(responses[1]).toMatchObject({
-      status: 403,
-      body: { type: 'https://errors.example/insufficient_scope', code: 'insufficient_scope' },
+    expect(answers('respond')[1]).toMatchObject({
+      body: { type: 'https://errors.example/insufficient_scope' },
       headers: { 'www-authenticate': expect.stringContaining('realm="payments"') },
     });
+    // Only the throw mode reached the error handler, from the plugin's hook and requireScope's.
+    expect(handed).toEqual([
+      'throw missing_api_key',
+      'throw insufficient_scope',
+      'throw insufficient_scope',
+      'throw insufficient_scope',
+      'throw rate_limit_exceeded',
+    ]);
+    expect(logged).toEqual([]);
   });
 
   it("without a handler of ours, Fastify's default still sends the status and challenge", async () => {
@@ -487,10 +535,16 @@ const signing = createSigningKeys({
 
 describe('orkestaJwks', () => {
   it('serves the public JWKS on GET and HEAD, past the plugin, under a prefix', async () => {
-    const app = Fastify();
+    // HEAD is the plugin's own route, not Fastify's automatic one.
+    const app = Fastify({ exposeHeadRoutes: false });
     await app.register(orkestaAuth, { store: new MemoryKeyStore() });
     await app.register(orkestaJwks, { jwks: signing, maxAgeSeconds: 60 });
-    await app.register(orkestaJwks, { jwks: signing, prefix: '/auth', path: '/keys' });
+    await app.register(orkestaJwks, {
+      jwks: signing,
+      prefix: '/auth',
+      path: '/keys',
+      logLevel: 'warn',
+    });
     const res = await app.inject({ url: '/.well-known/jwks.json' });
     expect(res.statusCode).toBe(200);
     expect(res.headers['content-type']).toBe('application/jwk-set+json');
@@ -518,34 +572,6 @@ describe('orkestaJwks', () => {
   });
 });
 
-describe('Fastify 4', () => {
-  it('the same plugin: admission, route scope, requireScope, throw mode, JWKS', async () => {
-    // fastify4 is fastify@4 under an alias; its types are close enough for a test.
-    const { default: Fastify4 } = (await import('fastify4')) as unknown as {
-      default: typeof Fastify;
-    };
-    const { store, keys } = await storeWithKeys();
-    const app = Fastify4();
-    app.setErrorHandler(authErrorHandler());
-    await app.register(orkestaJwks, { jwks: signing });
-    await app.register(orkestaAuth, { store, requireHttps: false, onFailure: 'throw' });
-    app.get('/read', { config: { orkesta: { scope: 'read-only' } } }, echo);
-    app.get('/admin', { preHandler: requireScope('admin') }, echo);
-    const read = await app.inject({ url: '/read', headers: bearer(keys.readOnly) });
-    expect([read.statusCode, read.json().scope]).toEqual([200, 'read-only']);
-    const missing = await app.inject({ url: '/read' });
-    expect([missing.statusCode, missing.headers['content-type'], missing.json().code]).toEqual([
-      401,
-      'application/problem+json',
-      'missing_api_key',
-    ]);
-    const low = await app.inject({ url: '/admin', headers: bearer(keys.readWrite) });
-    expect([low.statusCode, low.json().code]).toEqual([403, 'insufficient_scope']);
-    expect((await app.inject({ url: '/.well-known/jwks.json' })).statusCode).toBe(200);
-    await app.close();
-  });
-});
-
 describe('requestLogSerializer', () => {
   it("logs Fastify's request fields with anything key-shaped in the URL redacted", async () => {
     const { store, keys } = await storeWithKeys();
@@ -560,7 +586,7 @@ describe('requestLogSerializer', () => {
     app.get('/read', echo);
     const truncated = keys.readOnly.slice(0, 40);
     const res = await app.inject({
-      url: `/read?api_key=${keys.readOnly}&page=2&other=${truncated}`,
+      url: `/read?api_key=${keys.readOnly}&page=2&other=${truncated}&auth=Bearer%20${keys.admin}`,
       headers: { 'accept-version': '1.x' },
     });
     expect(res.statusCode).toBe(401);
@@ -570,13 +596,15 @@ describe('requestLogSerializer', () => {
     expect(requests).toEqual([
       {
         method: 'GET',
-        url: '/read?api_key=[redacted]&page=2&other=[redacted]',
+        url: '/read?api_key=[redacted]&page=2&other=[redacted]&auth=Bearer%20[redacted]',
         version: '1.x',
         host: 'localhost:80',
         remoteAddress: '127.0.0.1',
       },
     ]);
-    expect(lines.join('\n')).not.toContain(keys.readOnly.split('_')[3]!.slice(0, 16));
+    for (const key of [keys.readOnly, keys.admin]) {
+      expect(lines.join('\n')).not.toContain(key.split('_')[3]!.slice(0, 16));
+    }
   });
 });
 
