@@ -48,7 +48,7 @@ export const fastifyHarness: AdapterHarness = {
     };
     app.get('/read', { config: { orkesta: { scope: 'read-only' } } }, view);
     app.post('/write', { config: { orkesta: { scope: 'read-write' } } }, view);
-    app.get('/admin', { preHandler: requireScope('admin') }, view);
+    app.get('/admin', { onRequest: requireScope('admin') }, view);
     app.get('/workspaces/:workspaceId/read', { config: { orkesta: { scope: 'read-only' } } }, view);
     await app.listen({ port: 0, host: '127.0.0.1' });
     return {

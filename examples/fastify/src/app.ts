@@ -19,8 +19,13 @@ export interface PaymentsAppOptions {
 export async function createPaymentsApp(options: PaymentsAppOptions): Promise<FastifyInstance> {
   const { authenticator } = options;
   const api = new PaymentsApi(options);
-  // JSON bodies up to 16 kB, as the other demos read them; a larger one is 413.
-  const app = Fastify({ bodyLimit: 16 * 1024 });
+  const app = Fastify({
+    // JSON bodies up to 16 kB, as the other demos read them; a larger one is 413.
+    bodyLimit: 16 * 1024,
+    // A URL the router cannot read (`/v1/%zz`, a parameter too long) is answered before any
+    // hook: by default with the URL, and so any key in it, in the body. Ours says less.
+    frameworkErrors: (error, _request, reply) => send(reply, problemFor(error)),
+  });
 
   // What a route throws becomes a problem+json answer; authentication failures are answered by
   // the plugin itself and never get here.

@@ -28,6 +28,10 @@ describe("the Fastify demo's 404 is behind the plugin, as in the other demos", (
     expect([known.statusCode, known.json().code]).toEqual([404, 'not_found']);
     // Its own not-found handler: the URL, and the key in it, are not echoed.
     expect(known.body).not.toContain(key);
+    // Nor by a URL the router cannot read, answered before any hook.
+    const unreadable = await app.inject({ url: `/v1/%zz?api_key=${key}` });
+    expect([unreadable.statusCode, unreadable.json().code]).toEqual([400, 'invalid_request']);
+    expect(unreadable.body).not.toContain(key);
     await app.close();
     await authenticator.close();
   });

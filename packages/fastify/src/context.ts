@@ -5,7 +5,11 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 export interface PluginContext {
   readonly authenticator: Authenticator;
   readonly onFailure: 'respond' | 'throw';
-  /** The principals it handed out (one per key): a `request.auth` counts only if it is one. */
+  /**
+   * The principals it handed out (one per key's cache entry, held weakly): a `request.auth`
+   * counts only if it is one, as in the Express adapter. Application code that keeps a
+   * principal and puts it on another request's `request.auth` vouches for that request itself.
+   */
   readonly admitted: WeakSet<AuthenticatedKey>;
 }
 

@@ -17,7 +17,7 @@ import type {
 import fp from 'fastify-plugin';
 import { calledOnce } from './called-once.js';
 import type { PluginContext } from './context.js';
-import { decorateContext, hasContext } from './context.js';
+import { contextOf, decorateContext, hasContext } from './context.js';
 import { fail } from './reply.js';
 import { FastifyAuthRequest } from './request.js';
 import type { OrkestaRouteConfig } from './route-config.js';
@@ -103,6 +103,9 @@ const plugin: FastifyPluginAsync<OrkestaAuthOptions> = async (fastify, options) 
       reply: FastifyReply,
       next: HookHandlerDoneFunction,
     ) {
+      // A plugin registered in a context inside this one (before this one was: later, it would
+      // have thrown) decides for that context's routes: each request is authenticated once.
+      if (contextOf(request) !== context) return next();
       const requirement = routeRequirement(request.routeOptions.config.orkesta);
       if (requirement.public) return next();
       let workspaceId: string | undefined;
@@ -142,7 +145,7 @@ function conclude(
   if (result.ok) {
     const key = result.key;
     request.auth = key;
-    // One principal per key: after its first request this is a lookup, not a write.
+    // One principal per cache entry of a key: after its first request this is a lookup.
     if (!context.admitted.has(key)) context.admitted.add(key);
     next();
   } else fail(context, result.error, reply, next);
@@ -153,4 +156,6 @@ function conclude(
  * its hook and `request.auth` belong to the context that registers it: register it inside an
  * encapsulated plugin to protect only that plugin's routes.
  */
-export const orkestaAuth = fp(plugin, { fastify: '5.x', name: '@orkesta/auth-fastify' });
+// 5.8.3 and later only: before it, `request.protocol` believed `X-Forwarded-Proto` from any client
+// once `trustProxy` was set (GHSA-444r-cwp2-x5xf), and `requireHttps` trusts `request.protocol`.
+export const orkestaAuth = fp(plugin, { fastify: '^5.8.3', name: '@orkesta/auth-fastify' });

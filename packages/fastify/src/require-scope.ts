@@ -14,7 +14,8 @@ export type ScopeHook = (
 
 /**
  * Admits keys of `scope` or higher, as a route hook after the plugin's:
- * `app.post('/v1/payments', { preHandler: requireScope('read-write') }, handler)`. The scope is
+ * `app.post('/v1/payments', { onRequest: requireScope('read-write') }, handler)` (refused
+ * before the body is read; as a `preHandler` it works too). The scope is
  * checked now: an unknown one throws a `ConfigurationError` at startup. On a route the plugin
  * did not authenticate (public, or outside its context) it refuses: 401 `missing_api_key`.
  */

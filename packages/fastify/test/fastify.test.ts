@@ -359,6 +359,48 @@ describe("orkestaAuth's options, checked at registration", () => {
     expect(await readyError(app)).toBeInstanceOf(ConfigurationError);
   });
 
+  it('registered inside first and around later, the inner one decides for its routes', async () => {
+    const { store, keys } = await storeWithKeys();
+    const seen: string[] = [];
+    const hooks = (name: string) => ({
+      onAuthenticated: () => {
+        seen.push(name);
+      },
+    });
+    const app = Fastify();
+    await app.register(async (inner) => {
+      await inner.register(orkestaAuth, { store, requireHttps: false, hooks: hooks('inner') });
+      inner.get('/inner', { onRequest: requireScope('read-only') }, echo);
+    });
+    await app.register(orkestaAuth, { store, requireHttps: false, hooks: hooks('outer') });
+    app.get('/outer', { onRequest: requireScope('read-only') }, echo);
+    for (const url of ['/inner', '/outer']) {
+      const res = await app.inject({ url, headers: bearer(keys.readOnly) });
+      expect([url, res.statusCode]).toEqual([url, 200]);
+    }
+    // One authentication a request, by the plugin nearest the route.
+    expect(seen).toEqual(['inner', 'outer']);
+    await app.close();
+  });
+
+  it('requireScope as an onRequest hook refuses before the body is read', async () => {
+    const { store, keys } = await storeWithKeys();
+    const app = Fastify();
+    await app.register(orkestaAuth, { store, requireHttps: false });
+    app.post('/early', { onRequest: requireScope('admin') }, echo);
+    app.post('/late', { preHandler: requireScope('admin') }, echo);
+    const broken = {
+      headers: { ...bearer(keys.readOnly), 'content-type': 'application/json' },
+      payload: '{not json',
+    };
+    const early = await app.inject({ method: 'POST', url: '/early', ...broken });
+    expect([early.statusCode, early.json().code]).toEqual([403, 'insufficient_scope']);
+    // As a preHandler it runs after the body: Fastify's 400 comes first.
+    const late = await app.inject({ method: 'POST', url: '/late', ...broken });
+    expect(late.statusCode).toBe(400);
+    await app.close();
+  });
+
   it('refuses a wrong route config when the route is registered', async () => {
     const configs: unknown[] = [
       { scope: 'owner' },
