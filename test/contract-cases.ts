@@ -42,6 +42,12 @@ export function sendContractRequest(
   });
 }
 
+/** The key id in a row's Authorization value, opaque (`ork_…`) or signed (`orks_…`). */
+export function keyIdOf(authorization: string | string[] | undefined): string | undefined {
+  if (typeof authorization !== 'string') return undefined;
+  return /\borks?_(?:live|test)_([0-9A-Za-z]{12})_/.exec(authorization)?.[1];
+}
+
 export interface ContractExpectation {
   readonly status: number;
   /** The problem `code`; absent for admitted requests. */
@@ -58,8 +64,9 @@ export interface ContractExpectation {
   readonly rateLimit?: string | RegExp | null;
   /**
    * Every hook the request fires, in order, the same on every adapter: `authenticated KEY`,
-   * `rejected <code> KEY`, `error <operation> KEY`, `insecure KEY`, where `KEY` is the id of the
-   * row's key and `-` stands for no key id.
+   * `rejected <code> KEY` (`rejected <code> KEY proven KEY` when the event carries the key,
+   * proven before the refusal), `error <operation> KEY`, `insecure KEY`, where `KEY` is the id
+   * of the row's key and `-` stands for no key id.
    */
   readonly hooks: readonly string[];
   /** Whether the row's key counts as used: its last-used time is written to the store. */
@@ -85,7 +92,7 @@ const rejectedOnly = (code: string, withKeyId: boolean) => ({
 
 /** Hooks of a request whose key was proven, then refused: authenticated, rejected; a use. */
 const provenThenRejected = (code: string) => ({
-  hooks: ['authenticated KEY', `rejected ${code} KEY`],
+  hooks: ['authenticated KEY', `rejected ${code} KEY proven KEY`],
   lastUsed: true,
 });
 

@@ -2,16 +2,10 @@ import { createAuthenticator } from '@orkesta/auth';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ADAPTERS } from './adapters/all.js';
 import type { RunningApp } from './adapters/harness.js';
-import { CONTRACT_CASES, sendContractRequest } from './contract-cases.js';
+import { CONTRACT_CASES, keyIdOf, sendContractRequest } from './contract-cases.js';
 import type { ContractFixture } from './fixtures.js';
 import { createContractFixture, SIGNED_AUDIENCE, SIGNED_ISSUER, WORKSPACE } from './fixtures.js';
 import { send } from './http.js';
-
-/** The key id in a row's Authorization value, opaque (`ork_…`) or signed (`orks_…`). */
-function keyIdOf(authorization: string | string[] | undefined): string | undefined {
-  if (typeof authorization !== 'string') return undefined;
-  return /\borks?_(?:live|test)_([0-9A-Za-z]{12})_/.exec(authorization)?.[1];
-}
 
 describe.each(ADAPTERS)('behaviour contract over $name', (harness) => {
   let fixture: ContractFixture;
@@ -74,7 +68,7 @@ describe.each(ADAPTERS)('behaviour contract over $name', (harness) => {
 
     // The same hooks, in the same order, and the same store writes on every adapter.
     const keyId = keyIdOf(request.authorization?.(fixture.keys));
-    const hooks = expected.hooks.map((hook) => hook.replace('KEY', keyId ?? '(no key)'));
+    const hooks = expected.hooks.map((hook) => hook.replaceAll('KEY', keyId ?? '(no key)'));
     const events = () => captured.events.slice(eventsBefore);
     // A key sent over plain HTTP is checked after the answer: wait for its report.
     if (hooks.some((hook) => hook.startsWith('insecure '))) {

@@ -2,6 +2,7 @@ import { createPrivateKey, createPublicKey } from 'node:crypto';
 import type {
   AuthenticatedEvent,
   Authenticator,
+  AuthHooks,
   ErrorContext,
   InsecureKeyEvent,
   KeyLookup,
@@ -10,6 +11,7 @@ import type {
   SigningKeys,
 } from '@orkesta/auth';
 import {
+  combineHooks,
   createAuthenticator,
   createKeyManager,
   createLocalChangeFeed,
@@ -96,7 +98,8 @@ export const READ_WRITE_RATE = { limit: 1_000, windowSeconds: 60 } as const;
 
 export interface CapturedOutput {
   /**
-   * Every hook call, in order: `authenticated <keyId>`, `rejected <code> <keyId or ->`,
+   * Every hook call, in order: `authenticated <keyId>`, `rejected <code> <keyId or ->` (then
+   * `proven <keyId>` when the event carries the proven key),
    * `error <operation> <keyId or ->`, `insecure <keyId>`.
    */
   readonly events: string[];
@@ -153,7 +156,11 @@ class FaultyStore extends MemoryKeyStore {
   }
 }
 
-export async function createContractFixture(): Promise<ContractFixture> {
+/**
+ * The table's keys, store and authenticator. `hooks`, when given, hear every event besides the
+ * fixture's own (the two combined with `combineHooks`), as an application's telemetry would.
+ */
+export async function createContractFixture(hooks?: AuthHooks): Promise<ContractFixture> {
   let now = T0;
   const clock = () => now;
   const store = new FaultyStore();
@@ -219,24 +226,30 @@ export async function createContractFixture(): Promise<ContractFixture> {
     rateLimit: { scopes: { 'read-write': READ_WRITE_RATE } },
     // Room for the table's own failures from loopback; the throttled address has used it all.
     failedAttempts: { limit: 100, windowSeconds: 600 },
-    hooks: {
-      onAuthenticated: (event) => {
-        captured.authenticated.push(event);
-        events.push(`authenticated ${event.key.keyId}`);
+    hooks: combineHooks(
+      {
+        onAuthenticated: (event) => {
+          captured.authenticated.push(event);
+          events.push(`authenticated ${event.key.keyId}`);
+        },
+        onRejected: (event) => {
+          captured.rejected.push(event);
+          // `proven`: the event carries the key (its scope, workspace), which it must only
+          // after `onAuthenticated` for the same key.
+          const proven = event.key === undefined ? '' : ` proven ${event.key.keyId}`;
+          events.push(`rejected ${event.code} ${event.keyId ?? '-'}${proven}`);
+        },
+        onError: (error, context) => {
+          captured.errors.push({ error, context });
+          events.push(`error ${context.operation} ${context.keyId ?? '-'}`);
+        },
+        onInsecureKey: (event) => {
+          captured.insecure.push(event);
+          events.push(`insecure ${event.keyId}`);
+        },
       },
-      onRejected: (event) => {
-        captured.rejected.push(event);
-        events.push(`rejected ${event.code} ${event.keyId ?? '-'}`);
-      },
-      onError: (error, context) => {
-        captured.errors.push({ error, context });
-        events.push(`error ${context.operation} ${context.keyId ?? '-'}`);
-      },
-      onInsecureKey: (event) => {
-        captured.insecure.push(event);
-        events.push(`insecure ${event.keyId}`);
-      },
-    },
+      hooks,
+    ),
   });
   // The rate-limited keys have used their one request; the throttled address all its failures.
   await authenticator.authenticate({ authorization: `Bearer ${keys.rateLimited}`, secure: true });

@@ -14,7 +14,7 @@ import {
   isAuthError,
   MissingApiKeyError,
 } from './errors.js';
-import type { HookCaller } from './hooks.js';
+import type { HookCaller, LookupEvent } from './hooks.js';
 import type { InsecureKeyCheck } from './insecure-key.js';
 import { reportInsecureKey } from './insecure-key.js';
 import { KeyCache } from './key-cache.js';
@@ -70,6 +70,7 @@ export class Authenticator {
         decodeStoredKey(id, record, hasher, rateLimit?.scopes),
       report: (error: unknown, keyId: string) =>
         this.#hooks.error(error, { operation: 'lookup', keyId }),
+      observe: (event: LookupEvent) => this.#hooks.lookedUp(event),
     };
     this.#cache = new KeyCache(
       settings.cache,
@@ -226,7 +227,7 @@ export class Authenticator {
     this.#hooks.authenticated(key, request);
 
     const mismatch = workspaceError(key, request.workspaceId);
-    if (mismatch !== undefined) return this.#refuse(mismatch, request);
+    if (mismatch !== undefined) return this.#refuse(mismatch, request, undefined, key);
     const { rateLimit, retryAfterSeconds } = this.#settings;
     const rate = takeRate(rateLimit, known, now, retryAfterSeconds, this.#reportRateLimiter);
     if (rate instanceof Promise)
@@ -236,11 +237,11 @@ export class Authenticator {
 
   /** The rate step's answer, then the scope step, last of all. */
   #afterRate(key: AuthenticatedKey, rate: RateAnswer, request: AuthRequest): AuthResult {
-    if (isAuthError(rate)) return this.#refuse(rate, request);
+    if (isAuthError(rate)) return this.#refuse(rate, request, undefined, key);
     const denied = scopeError(key, request.requiredScope);
     // The request has used its rate either way: a refusal tells the client so, as an admission
     // does, and as a `requireScope` refusal after an admitting middleware does.
-    if (denied !== undefined) return this.#refuse(denied, request, rate);
+    if (denied !== undefined) return this.#refuse(denied, request, rate, key);
     return rate === undefined ? { ok: true, key } : { ok: true, key, headers: rate };
   }
 
@@ -255,7 +256,7 @@ export class Authenticator {
     origin?: Partial<RequestOrigin>,
   ): AnyAuthError | undefined {
     const denied = checkAccess(key, requirement);
-    if (denied !== undefined) this.#hooks.rejected(denied, origin);
+    if (denied !== undefined) this.#hooks.rejected(denied, origin, key);
     return denied;
   }
 
@@ -297,17 +298,21 @@ export class Authenticator {
     await this.#lastUsed?.close();
   }
 
-  /** A refusal, and what it leaves behind: a failed attempt of the client address, `onRejected`. */
+  /**
+   * A refusal, and what it leaves behind: a failed attempt of the client address, `onRejected`
+   * (with the key, when it was proven before the refusal).
+   */
   #refuse(
     error: AnyAuthError,
     request: AuthRequest,
     headers?: Readonly<Record<string, string>>,
+    key?: AuthenticatedKey,
   ): AuthResult {
     const { throttle } = this.#settings;
     if (throttle !== undefined && FAILED_ATTEMPT_CODES.has(error.code)) {
       throttle.recordFailure(request.ip, this.#now());
     }
-    this.#hooks.rejected(error, request);
+    this.#hooks.rejected(error, request, key);
     return headers === undefined ? { ok: false, error } : { ok: false, error, headers };
   }
 }

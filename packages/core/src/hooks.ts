@@ -12,6 +12,12 @@ export interface RejectedEvent extends RequestOrigin {
   readonly status: number;
   /** The key id, when the request got as far as a well-formed key. */
   readonly keyId: string | undefined;
+  /**
+   * The key, when it was proven before the refusal (workspace, rate and scope refusals, the
+   * ones `onAuthenticated` fired before): its scope, environment and workspace. Otherwise
+   * `undefined`: a refusal before the key is proven knows no more than its id.
+   */
+  readonly key: AuthenticatedKey | undefined;
 }
 
 /**
@@ -21,6 +27,22 @@ export interface RejectedEvent extends RequestOrigin {
 export interface InsecureKeyEvent extends RequestOrigin {
   /** The key whose secret was exposed. Never the secret. */
   readonly keyId: string;
+}
+
+/** How a store call ended: a record, none, a failure (or a record that makes no sense), a timeout. */
+export type LookupResult = 'found' | 'not_found' | 'error' | 'timeout';
+
+/**
+ * One call of the store's `findById`: a cache miss (a cache hit asks no store), shared by every
+ * request that waits on it (single flight), so one event per store call.
+ */
+export interface LookupEvent {
+  /** The key id looked up. Never a secret. */
+  readonly keyId: string;
+  /** How long the store took to answer (or to time out), in milliseconds, on a monotonic clock. */
+  readonly durationMs: number;
+  /** `error` also for a record that makes no sense; either way the request gets 503. */
+  readonly result: LookupResult;
 }
 
 export interface ErrorContext {
@@ -51,9 +73,23 @@ export interface AuthHooks {
    * the stored hash accepts is reported: a key id alone, public by design, is not enough.
    */
   onInsecureKey?(event: InsecureKeyEvent): void;
+  /**
+   * The store was asked for a key (a cache miss): its id, how long the store took, what it
+   * gave. For latency metrics; `onError` hears of a failure as well.
+   */
+  onLookup?(event: LookupEvent): void;
 }
 
-const HOOK_NAMES = ['onAuthenticated', 'onRejected', 'onError', 'onInsecureKey'] as const;
+const HOOK_NAMES = [
+  'onAuthenticated',
+  'onRejected',
+  'onError',
+  'onInsecureKey',
+  'onLookup',
+] as const;
+
+/** The hooks that receive one event each (every hook but `onError`). */
+const EVENT_HOOK_NAMES = ['onAuthenticated', 'onRejected', 'onInsecureKey', 'onLookup'] as const;
 
 /**
  * The names of `hooks` that look like hooks, own or inherited from its class: `onSomething`, or
@@ -82,17 +118,7 @@ export class HookCaller {
   readonly #hooks: AuthHooks;
 
   constructor(given: AuthHooks | undefined) {
-    if (given !== undefined && (given === null || typeof given !== 'object')) {
-      throw new ConfigurationError('hooks must be an object of functions');
-    }
-    const hooks: AuthHooks = given ?? {};
-    rejectUnknownNames(hookLikeNames(hooks), HOOK_NAMES, 'hooks');
-    for (const name of HOOK_NAMES) {
-      if (hooks[name] !== undefined && typeof hooks[name] !== 'function') {
-        throw new ConfigurationError(`hooks.${name} must be a function`);
-      }
-    }
-    this.#hooks = hooks;
+    this.#hooks = checkedHooks(given);
   }
 
   /** Whether anything listens for keys sent over plain HTTP (checking costs a lookup). */
@@ -105,12 +131,17 @@ export class HookCaller {
     this.#call(this.#hooks.onAuthenticated, { key, ip: origin.ip, path: origin.path });
   }
 
-  rejected(error: AnyAuthError, origin: Partial<RequestOrigin> | undefined): void {
+  rejected(
+    error: AnyAuthError,
+    origin: Partial<RequestOrigin> | undefined,
+    key?: AuthenticatedKey,
+  ): void {
     if (this.#hooks.onRejected === undefined) return;
     this.#call(this.#hooks.onRejected, {
       code: error.code,
       status: error.status,
       keyId: error.keyId,
+      key,
       ip: origin?.ip,
       path: origin?.path,
     });
@@ -118,6 +149,10 @@ export class HookCaller {
 
   insecureKey(event: InsecureKeyEvent): void {
     if (this.#hooks.onInsecureKey !== undefined) this.#call(this.#hooks.onInsecureKey, event);
+  }
+
+  lookedUp(event: LookupEvent): void {
+    if (this.#hooks.onLookup !== undefined) this.#call(this.#hooks.onLookup, event);
   }
 
   error(error: unknown, context: ErrorContext): void {
@@ -135,4 +170,59 @@ export class HookCaller {
       this.error(error, { operation: 'hook' });
     }
   }
+}
+
+/** `given` (none: `{}`), once checked: an object whose hook-like keys are our hooks, as functions. */
+function checkedHooks(given: AuthHooks | undefined): AuthHooks {
+  if (given !== undefined && (given === null || typeof given !== 'object')) {
+    throw new ConfigurationError('hooks must be an object of functions');
+  }
+  const hooks: AuthHooks = given ?? {};
+  rejectUnknownNames(hookLikeNames(hooks), HOOK_NAMES, 'hooks');
+  for (const name of HOOK_NAMES) {
+    if (hooks[name] !== undefined && typeof hooks[name] !== 'function') {
+      throw new ConfigurationError(`hooks.${name} must be a function`);
+    }
+  }
+  return hooks;
+}
+
+type EventHook = (this: AuthHooks, event: unknown) => void;
+
+/**
+ * One hooks object that calls each of `hooks` in turn (`undefined` ones are skipped): telemetry
+ * beside an audit log, say. Each is checked now, as `createAuthenticator` checks its `hooks`. A
+ * hook that throws stops none of the others: its error goes to every `onError` (operation
+ * `hook`), and an `onError` that throws is ignored. Only the hooks some part has are defined, so
+ * a combination without `onInsecureKey` costs no insecure-key lookups. Each hook is called with
+ * its own object as `this`, as the authenticator calls it; which hooks a part has is read now.
+ */
+export function combineHooks(...hooks: readonly (AuthHooks | undefined)[]): AuthHooks {
+  const parts = hooks.map(checkedHooks);
+  const combined: { -readonly [K in keyof AuthHooks]: AuthHooks[K] } = {};
+  const reporters = parts.filter((part) => part.onError !== undefined);
+  const report = (error: unknown, context: ErrorContext): void => {
+    for (const part of reporters) {
+      try {
+        part.onError!(error, context);
+      } catch {
+        // An error hook that throws has nowhere left to report to.
+      }
+    }
+  };
+  if (reporters.length > 0) combined.onError = report;
+  for (const name of EVENT_HOOK_NAMES) {
+    const listeners = parts.filter((part) => part[name] !== undefined);
+    if (listeners.length === 0) continue;
+    combined[name] = (event: never) => {
+      for (const part of listeners) {
+        try {
+          (part[name] as EventHook).call(part, event);
+        } catch (error) {
+          report(error, { operation: 'hook' });
+        }
+      }
+    };
+  }
+  return combined;
 }

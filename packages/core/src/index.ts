@@ -51,8 +51,11 @@ export type {
   AuthHooks,
   ErrorContext,
   InsecureKeyEvent,
+  LookupEvent,
+  LookupResult,
   RejectedEvent,
 } from './hooks.js';
+export { combineHooks } from './hooks.js';
 export type { RotatedKey } from './issued-key.js';
 export { IssuedKey } from './issued-key.js';
 // The key format

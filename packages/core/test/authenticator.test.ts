@@ -314,6 +314,7 @@ describe('authorize', () => {
       code: 'insufficient_scope',
       status: 403,
       keyId: id,
+      key: principal,
       ip: '10.0.0.1',
       path: '/v1/x',
     });
@@ -324,10 +325,13 @@ describe('authorize', () => {
       code: 'workspace_mismatch',
       status: 403,
       keyId: id,
+      key: principal,
       ip: undefined,
       path: undefined,
     });
-    expect(onRejected).toHaveBeenCalledTimes(2);
+    expect(auth.authorize(undefined, { scope: 'read-only' })).toBeInstanceOf(MissingApiKeyError);
+    expect(onRejected).toHaveBeenLastCalledWith(expect.objectContaining({ key: undefined }));
+    expect(onRejected).toHaveBeenCalledTimes(3);
   });
 });
 
@@ -430,10 +434,26 @@ describe('hooks', () => {
     // Refused after its key is proven: authenticated first, then rejected, in that order.
     const before = events.length;
     await auth.authenticate(bearer(good.key, { ...origin, requiredScope: 'admin' }));
+    const proven = {
+      keyId: good.id,
+      workspaceId: 'ws_1',
+      scope: 'read-write',
+      environment: 'live',
+    };
     expect(events.slice(before)).toEqual([
-      { key: expect.objectContaining({ keyId: good.id }), ...origin },
-      { code: 'insufficient_scope', status: 403, keyId: good.id, ...origin },
+      { key: expect.objectContaining(proven), ...origin },
+      {
+        code: 'insufficient_scope',
+        status: 403,
+        keyId: good.id,
+        key: expect.objectContaining(proven),
+        ...origin,
+      },
     ]);
+    // Before its key is proven, a refusal carries no key: only its id.
+    expect(events).toContainEqual(
+      expect.objectContaining({ code: 'api_key_revoked', key: undefined }),
+    );
     expect(hooks.onAuthenticated).toHaveBeenCalledTimes(2);
     expect(hooks.onRejected).toHaveBeenCalledTimes(5);
     expect(hooks.onError).not.toHaveBeenCalled();
