@@ -13,7 +13,7 @@ import {
   parseSignedKey,
   SIGNED_KEY_SCANNER_PATTERN,
 } from '@orkesta/auth';
-import { orkestaAuth, requireScope, serveJwks } from '@orkesta/auth-express';
+import { addApiKeyAuth, orkestaAuth, requireScope, serveJwks } from '@orkesta/auth-express';
 import express from 'express';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CONTRACT_CASES } from './contract-cases.js';
@@ -125,6 +125,51 @@ describe('README claims', () => {
     expect((await get()).json).toEqual({ workspace: 'ws_1' });
     await keys.revoke(record.id);
     expect(((await get()).json as { code: string }).code).toBe('api_key_revoked');
+  });
+
+  it('the OpenAPI example serves a document where /health is public and the rest needs a key', async () => {
+    const block = readme.split('## OpenAPI')[1]!.split('```ts\n')[1]!.split('```')[0]!;
+    const store = new MemoryKeyStore();
+    const { key } = await createKeyManager({ store }).create({
+      workspaceId: 'ws_1',
+      name: 'docs',
+      scope: 'read-only',
+    });
+    const ok = { '200': { description: 'OK' } };
+    const document = {
+      openapi: '3.1.0',
+      info: { title: 'Payments', version: '1.0.0' },
+      paths: {
+        '/health': { get: { responses: ok } },
+        '/openapi.json': { get: { responses: ok } },
+        '/v1/payments': { get: { responses: ok } },
+      },
+    };
+    const app = express();
+    new Function('addApiKeyAuth', 'document', 'app', block)(addApiKeyAuth, document, app);
+    app.get('/health', (_req, res) => {
+      res.json({ status: 'ok' });
+    });
+    app.use(orkestaAuth({ store, requireHttps: false }));
+    app.get('/v1/payments', (_req, res) => {
+      res.json({ data: [] });
+    });
+    const base = await listen(app);
+    const served = await send(base, { path: '/openapi.json' });
+    expect(served.status).toBe(200);
+    type Paths = Record<string, { get: { security: unknown } }>;
+    const paths = (served.json as { paths: Paths }).paths;
+    for (const [path, item] of Object.entries(paths)) {
+      const needsKey = JSON.stringify(item.get.security) !== '[]';
+      const bare = await send(base, { path });
+      const keyed = await send(base, { path, headers: { Authorization: `Bearer ${key}` } });
+      expect({ path, bare: bare.status, keyed: keyed.status }).toEqual({
+        path,
+        bare: needsKey ? 401 : 200,
+        keyed: 200,
+      });
+    }
+    expect(paths['/v1/payments']!.get.security).toEqual([{ orkestaApiKey: [] }]);
   });
 
   it('every row of the error contract table is a row the adapters are tested on', () => {

@@ -1,7 +1,13 @@
 import type { Authenticator, KeyManager } from '@orkesta/auth-express';
 import { orkestaAuth, requireScope } from '@orkesta/auth-express';
 import type { PaymentsData } from '@orkesta/example-shared';
-import { notFound, PaymentsApi, problemFor } from '@orkesta/example-shared';
+import {
+  notFound,
+  OPENAPI_PATH,
+  PaymentsApi,
+  paymentsOpenApiDocument,
+  problemFor,
+} from '@orkesta/example-shared';
 import type { ErrorRequestHandler, Request, RequestHandler, Response } from 'express';
 import express from 'express';
 
@@ -27,6 +33,10 @@ export function createPaymentsApp(options: PaymentsAppOptions): express.Express 
   // Public: before the authentication middleware.
   app.get('/health', (_req, res) => {
     res.json({ status: 'ok' });
+  });
+  const openApi = paymentsOpenApiDocument();
+  app.get(OPENAPI_PATH, (_req, res) => {
+    res.json(openApi);
   });
 
   app.use(orkestaAuth({ authenticator }));

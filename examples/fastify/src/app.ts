@@ -1,7 +1,13 @@
 import type { Authenticator, KeyManager, Scope } from '@orkesta/auth-fastify';
 import { orkestaAuth } from '@orkesta/auth-fastify';
 import type { PaymentsData } from '@orkesta/example-shared';
-import { notFound, PaymentsApi, problemFor } from '@orkesta/example-shared';
+import {
+  notFound,
+  OPENAPI_PATH,
+  PaymentsApi,
+  paymentsOpenApiDocument,
+  problemFor,
+} from '@orkesta/example-shared';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import Fastify from 'fastify';
 
@@ -37,6 +43,8 @@ export async function createPaymentsApp(options: PaymentsAppOptions): Promise<Fa
   // At the root: it covers every route and plugin of the app, and the 404.
   await app.register(orkestaAuth, { authenticator });
   app.get('/health', { config: { orkesta: { public: true } } }, () => ({ status: 'ok' }));
+  const openApi = paymentsOpenApiDocument();
+  app.get(OPENAPI_PATH, { config: { orkesta: { public: true } } }, () => openApi);
 
   await app.register(
     async (v1) => {

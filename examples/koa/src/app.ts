@@ -4,7 +4,13 @@ import Router from '@koa/router';
 import type { Authenticator, KeyManager } from '@orkesta/auth-koa';
 import { orkestaAuth, requireScope } from '@orkesta/auth-koa';
 import type { PaymentsData } from '@orkesta/example-shared';
-import { notFound, PaymentsApi, problemFor } from '@orkesta/example-shared';
+import {
+  notFound,
+  OPENAPI_PATH,
+  PaymentsApi,
+  paymentsOpenApiDocument,
+  problemFor,
+} from '@orkesta/example-shared';
 import type { Context } from 'koa';
 import Koa from 'koa';
 
@@ -38,6 +44,10 @@ export function createPaymentsApp(options: PaymentsAppOptions): Koa {
   const open = new Router();
   open.get('/health', (ctx) => {
     ctx.body = { status: 'ok' };
+  });
+  const openApi = paymentsOpenApiDocument();
+  open.get(OPENAPI_PATH, (ctx) => {
+    ctx.body = openApi;
   });
   app.use(open.routes());
 

@@ -15,15 +15,17 @@ import {
 } from '@nestjs/common';
 import { BaseExceptionFilter, NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { Authenticator, KeyManager } from '@orkesta/auth-nest';
 import {
+  addApiKeyAuth,
   OrkestaAuthException,
   OrkestaAuthModule,
   Public,
   Scope,
   Workspace,
 } from '@orkesta/auth-nest';
-import { PaymentsApi, type PaymentsData, problemFor } from '@orkesta/example-shared';
+import { OPENAPI_PATH, PaymentsApi, type PaymentsData, problemFor } from '@orkesta/example-shared';
 
 export interface PaymentsAppOptions {
   readonly authenticator: Authenticator;
@@ -165,5 +167,15 @@ export async function createPaymentsApp(
   app.disable('x-powered-by');
   app.useBodyParser('json', { limit: '16kb' });
   app.useGlobalFilters(new ProblemFilter(app.getHttpAdapter()));
+  // The OpenAPI document @nestjs/swagger generates, where @Scope and @Public show as
+  // x-orkesta-scope and x-orkesta-public; addApiKeyAuth turns them into the security scheme,
+  // requirements and refusal responses. Swagger UI at /docs; its routes pass no guard (public).
+  const config = new DocumentBuilder()
+    .setTitle('Payments (orkesta-auth demo)')
+    .setVersion('1.0.0')
+    .setOpenAPIVersion('3.1.0')
+    .build();
+  const document = addApiKeyAuth(SwaggerModule.createDocument(app, config));
+  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: OPENAPI_PATH, raw: ['json'] });
   return app;
 }

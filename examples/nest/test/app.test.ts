@@ -40,6 +40,15 @@ describe('what differs on Nest (its README says so)', () => {
     dir?.remove();
   });
 
+  it('Swagger UI at /docs shows the document @nestjs/swagger made, without a key', async () => {
+    const page = await fetch(`${server.url}/docs`);
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-type')).toMatch(/^text\/html/);
+    const init = await (await fetch(`${server.url}/docs/swagger-ui-init.js`)).text();
+    expect(init).toContain('"x-orkesta-scope": "admin"');
+    expect(init).toContain('"orkestaApiKey"');
+  });
+
   it('the body is parsed before the guard: a malformed body without a key is 400', async () => {
     const res = await fetch(`${server.url}/v1/payments`, {
       method: 'POST',

@@ -21,6 +21,7 @@ import {
 } from '@orkesta/auth-cli';
 import { PaymentsData } from './data.js';
 import { QuietErrorLog } from './error-log.js';
+import { OPENAPI_PATH } from './openapi.js';
 
 /** The workspace the demo mints its first keys for. */
 export const DEMO_WORKSPACE = 'ws_demo';
@@ -224,6 +225,7 @@ export function banner(input: BannerInput): string[] {
   const { url, start } = input;
   const lines = [
     `orkesta-auth demo (${input.framework}): payments API on ${url}`,
+    `Its OpenAPI document: ${url}${OPENAPI_PATH}`,
     `Key store: ${input.store}`,
     ...(input.redis === undefined
       ? []

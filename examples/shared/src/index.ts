@@ -37,5 +37,11 @@ export {
   runDemo,
 } from './demo.js';
 export { QuietErrorLog } from './error-log.js';
+export {
+  DOCUMENTED_ROUTES,
+  OPENAPI_PATH,
+  openApiPath,
+  paymentsOpenApiDocument,
+} from './openapi.js';
 export type { RouteSpec } from './routes.js';
 export { ROUTES } from './routes.js';

@@ -13,14 +13,17 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import SwaggerParser from '@apidevtools/swagger-parser';
 import type { KeyManager, Scope } from '@orkesta/auth';
 import { createKeyManager, SCOPES, scopeSatisfies } from '@orkesta/auth';
 import type { OpenedKeyStore } from '@orkesta/auth-cli';
 import { openKeyStore } from '@orkesta/auth-cli';
+import type { OpenAPI } from 'openapi-types';
 import request from 'supertest';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { DemoServer, DemoServices } from './demo.js';
 import { createDemoServices, DEMO_RATE_LIMITS, DEMO_WORKSPACE } from './demo.js';
+import { DOCUMENTED_ROUTES, OPENAPI_PATH, openApiPath } from './openapi.js';
 import type { RouteSpec } from './routes.js';
 import { ROUTES } from './routes.js';
 
@@ -130,6 +133,36 @@ export function describePaymentsApi(framework: string, start: StartApp): void {
       const res = await http().get('/health');
       expect(res.status).toBe(200);
       expect(res.body).toEqual({ status: 'ok' });
+    });
+
+    it('GET /openapi.json is public: valid OpenAPI 3.1, every route with the scope it needs', async () => {
+      const res = await http().get(OPENAPI_PATH);
+      expect(res.status).toBe(200);
+      expect(res.headers['content-type']).toMatch(/^application\/json/);
+      await SwaggerParser.validate(structuredClone(res.body) as OpenAPI.Document);
+      type Operation = { security?: unknown; 'x-orkesta-scope'?: string; responses: object };
+      const paths = (res.body as { paths: Record<string, Record<string, Operation>> }).paths;
+      const documented = Object.entries(paths).flatMap(([path, item]) =>
+        Object.keys(item)
+          .filter((method) => ['get', 'post', 'delete'].includes(method))
+          .map((method) => `${method.toUpperCase()} ${path}`),
+      );
+      expect(documented.sort()).toEqual(
+        DOCUMENTED_ROUTES.map((route) => `${route.method} ${openApiPath(route)}`).sort(),
+      );
+      for (const route of DOCUMENTED_ROUTES) {
+        const operation = paths[openApiPath(route)]![route.method.toLowerCase()]!;
+        const label = `${route.method} ${route.path}`;
+        if (route.scope === 'public') {
+          expect(operation.security, label).toEqual([]);
+          continue;
+        }
+        expect(operation.security, label).toEqual([{ orkestaApiKey: [route.scope] }]);
+        expect(operation['x-orkesta-scope'], label).toBe(route.scope);
+        expect(Object.keys(operation.responses), label).toEqual(
+          expect.arrayContaining(['401', '403', '429', '503']),
+        );
+      }
     });
 
     const guarded = ROUTES.filter((route) => route.scope !== 'public');

@@ -75,6 +75,7 @@ describe('banner', () => {
     const text = banner({ ...base, start: { admins } }).join('\n');
     expect(text.match(KEY_PATTERN)).toBeNull();
     expect(text).toContain('aaaaaaaaaaaa (demo-admin)');
+    expect(text).toContain('Its OpenAPI document: http://127.0.0.1:3000/openapi.json\n');
     expect(text).toContain('pnpm orkesta-auth keys create --workspace ws_demo');
   });
 

@@ -14,7 +14,9 @@ describe.each(['express', 'koa', 'nest', 'fastify'])('examples/%s/README.md', (e
     const rows = [
       ...text.matchAll(/^\| `(GET|POST|DELETE)` +\| `([^`]+)` +\| ([\w-]+) +\| (\d{3}) +\|/gm),
     ].map(([, method, path, scope, status]) => ({ method, path, scope, status: Number(status) }));
-    expect(rows).toEqual(ROUTES.map((r) => ({ ...r })));
+    expect(rows).toEqual(
+      ROUTES.map(({ method, path, scope, status }) => ({ method, path, scope, status })),
+    );
   });
 
   it('documents the four variables and their defaults', () => {

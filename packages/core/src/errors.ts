@@ -227,6 +227,24 @@ export type AnyAuthError =
   | TooManyFailedAttemptsError
   | InsufficientScopeError;
 
+/**
+ * The status every code answers with, as the behaviour contract's table gives it: for documents
+ * that list what a route can answer (the OpenAPI helper), and dashboards that group by status.
+ */
+export const AUTH_ERROR_STATUS = {
+  https_required: 403,
+  missing_api_key: 401,
+  malformed_authorization_header: 401,
+  invalid_api_key: 401,
+  auth_unavailable: 503,
+  api_key_revoked: 401,
+  api_key_expired: 401,
+  workspace_mismatch: 403,
+  rate_limit_exceeded: 429,
+  too_many_failed_attempts: 429,
+  insufficient_scope: 403,
+} as const satisfies Readonly<Record<AuthErrorCode, AnyAuthError['status']>>;
+
 export function isAuthError(value: unknown): value is AnyAuthError {
   return value instanceof AuthError;
 }

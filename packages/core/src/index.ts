@@ -27,6 +27,7 @@ export type {
 export {
   ApiKeyExpiredError,
   ApiKeyRevokedError,
+  AUTH_ERROR_STATUS,
   AuthError,
   AuthUnavailableError,
   ChangeFeedTimeoutError,
@@ -80,6 +81,14 @@ export type {
 } from './key-manager-inputs.js';
 export { keyNotFoundError } from './key-manager-inputs.js';
 export { MemoryKeyStore } from './memory-store.js';
+// Documenting it: OpenAPI
+export type {
+  ApiKeyOpenApiOptions,
+  OpenApiDocument,
+  OpenApiOperationInfo,
+  OperationAccess,
+} from './openapi.js';
+export { addApiKeyAuth, OPENAPI_PUBLIC_EXTENSION, OPENAPI_SCOPE_EXTENSION } from './openapi.js';
 // Rate limiting
 export type {
   MemoryRateLimiterOptions,

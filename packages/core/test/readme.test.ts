@@ -98,6 +98,15 @@ describe('README of @orkesta/auth', () => {
     expect(await run(block)).toEqual(expected);
   });
 
+  it('the OpenAPI example runs as written and logs what its comments say', async () => {
+    const block = section('OpenAPI: `addApiKeyAuth(document, options)`')
+      .split('```ts\n')[1]!
+      .split('```')[0]!;
+    const expected = [...block.matchAll(/console\.log\(.*\); \/\/ (.*)$/gm)].map((m) => m[1]);
+    expect(expected).toHaveLength(4);
+    expect(await run(block)).toEqual(expected);
+  });
+
   it('names the defaults the code has', () => {
     const text = section('Signed keys');
     expect(text).toContain(
@@ -145,7 +154,7 @@ describe('README of @orkesta/auth: where things are', () => {
 
   it.each([
     ['## The pipeline, step by step', 11],
-    ['And the mechanisms around them', 15],
+    ['And the mechanisms around them', 16],
   ])('every file and function of the table under "%s" exists', (heading, rows) => {
     const found = tableRows(heading);
     expect(found).toHaveLength(rows);

@@ -27,6 +27,7 @@ import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Respon
 export type {
   AnyAuthError,
   ApiKeyInfo,
+  ApiKeyOpenApiOptions,
   ApiKeyRecord,
   AuthErrorCode,
   AuthenticatedEvent,
@@ -55,6 +56,7 @@ export type {
 export {
   AuthError,
   Authenticator,
+  addApiKeyAuth,
   ConfigurationError,
   combineHooks,
   createAuthenticator,

@@ -4,6 +4,7 @@
 export type {
   AnyAuthError,
   ApiKeyInfo,
+  ApiKeyOpenApiOptions,
   ApiKeyRecord,
   AuthErrorCode,
   AuthenticatedEvent,
@@ -31,6 +32,7 @@ export type {
 export {
   AuthError,
   Authenticator,
+  addApiKeyAuth,
   ConfigurationError,
   combineHooks,
   createAuthenticator,
