@@ -1,8 +1,10 @@
 import { defineConfig } from 'vitest/config';
 
 // Workspace packages resolve to their TypeScript sources through the `source`
-// export condition, so the suite runs without a build.
-const conditions = ['source', 'module', 'node', 'development|production'];
+// export condition, so the suite runs without a build. Not Vite's `module`: vitest hands these
+// conditions to Node for external packages too, and `module` sends @opentelemetry/api to its
+// bundler build, whose extensionless imports Node cannot load.
+const conditions = ['source', 'node', 'development|production'];
 
 export default defineConfig({
   resolve: { conditions },

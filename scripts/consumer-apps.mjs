@@ -269,6 +269,18 @@ const RUNS = {
       expectMissingKey(await call('/'), 'koa');
     }),
   fastify: (file, cwd) => runServer(file, cwd, (key) => expectPaymentsExample('fastify', key)),
+  opentelemetry: async (file, cwd) =>
+    expectEqual(
+      await runToEnd(file, cwd),
+      [
+        'refused: invalid_api_key',
+        'orkesta.auth.authentications {"orkesta.auth.outcome":"authenticated","orkesta.auth.key.scope":"read-write","orkesta.auth.key.environment":"live"} 1',
+        'orkesta.auth.authentications {"orkesta.auth.outcome":"invalid_api_key"} 1',
+        'orkesta.auth.store.lookup.duration {"orkesta.auth.lookup.result":"found"} 1',
+        '',
+      ].join('\n'),
+      'opentelemetry: output',
+    ),
   nest: (file, cwd) =>
     runServer(file, cwd, async (key) => {
       const listed = await call('/v1/payments', { key });

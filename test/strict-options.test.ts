@@ -3,6 +3,7 @@ import { Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { KeyStore } from '@orkesta/auth';
 import {
+  addApiKeyAuth,
   ConfigurationError,
   createAuthenticator,
   createKeyManager,
@@ -19,6 +20,7 @@ import { describeKeyStore } from '@orkesta/auth/testing';
 import * as express from '@orkesta/auth-express';
 import * as koa from '@orkesta/auth-koa';
 import { OrkestaAuthModule, OrkestaJwksModule } from '@orkesta/auth-nest';
+import { createTelemetryHooks } from '@orkesta/auth-opentelemetry';
 import { createRedisChangeFeed, RedisRateLimiter } from '@orkesta/auth-redis';
 import { migrate, PostgresKeyStore } from '@orkesta/auth-store-postgres';
 import { SqliteKeyStore } from '@orkesta/auth-store-sqlite';
@@ -195,6 +197,12 @@ const CASES: readonly [
   ['jwksResponse', () => jwksResponse(jwks, { maxAge: 60 } as Loose), 'maxAge', 'maxAgeSeconds'],
   ['ErrorRenderer', () => new ErrorRenderer({ relm: 'api' } as Loose), 'relm', 'realm'],
   [
+    'addApiKeyAuth',
+    () => addApiKeyAuth({ openapi: '3.1.0', paths: {} }, { defaultAcess: 'key' } as Loose),
+    'defaultAcess',
+    'defaultAccess',
+  ],
+  [
     'MemoryRateLimiter',
     () => new MemoryRateLimiter({ maxBucket: 5 } as Loose),
     'maxBucket',
@@ -275,6 +283,13 @@ const CASES: readonly [
     () => OrkestaJwksModule.forRoot({ jwks, pth: 'jwks' } as Loose),
     'pth',
     'path',
+  ],
+  // OpenTelemetry
+  [
+    'createTelemetryHooks',
+    () => createTelemetryHooks({ spanAttribute: false } as Loose),
+    'spanAttribute',
+    'spanAttributes',
   ],
   // stores, feeds and limiters of the other packages
   [
