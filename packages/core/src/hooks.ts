@@ -17,7 +17,7 @@ export interface RejectedEvent extends RequestOrigin {
    * ones `onAuthenticated` fired before): its scope, environment and workspace. Otherwise
    * `undefined`: a refusal before the key is proven knows no more than its id.
    */
-  readonly key: AuthenticatedKey | undefined;
+  readonly key?: AuthenticatedKey | undefined;
 }
 
 /**

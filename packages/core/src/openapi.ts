@@ -73,7 +73,7 @@ const REFUSALS: Readonly<
 const HEADER_OBJECTS: Readonly<Record<string, Record<string, unknown>>> = {
   'WWW-Authenticate': {
     description:
-      'The Bearer challenge (RFC 6750): `Bearer realm="api"`, with `error="invalid_request"`, `"invalid_token"` or `"insufficient_scope"` (and the needed `scope`) where one applies.',
+      'The Bearer challenge (RFC 6750): `Bearer realm="…"`, with `error="invalid_request"`, `"invalid_token"` or `"insufficient_scope"` (and the needed `scope`) where one applies.',
     schema: { type: 'string' },
   },
   'Retry-After': {
@@ -109,7 +109,9 @@ function refusalResponse(status: RefusalStatus): Json {
       .map((code) => `\`${code}\``)
       .join(', ')}.`,
     headers: Object.fromEntries(
-      REFUSALS[status].headers.map((name) => [name, HEADER_OBJECTS[name]]),
+      // Copies: a document that shares objects with this module, or between its responses,
+      // would change every later one when a caller edits it.
+      REFUSALS[status].headers.map((name) => [name, structuredClone(HEADER_OBJECTS[name])]),
     ),
     content: {
       [PROBLEM_CONTENT_TYPE]: {
@@ -191,7 +193,7 @@ function ownParagraphs(operation: Json): string[] {
     .filter((paragraph) => paragraph !== '' && !paragraph.startsWith(ACCESS_SENTENCE_START));
 }
 
-function checkAccess(value: unknown, where: string): OperationAccess {
+function parseAccess(value: unknown, where: string): OperationAccess {
   if (value === 'key' || value === 'public' || isScope(value)) return value;
   throw new ConfigurationError(
     `${where} must be "key", "public" or one of ${SCOPE_NAMES}; got ${JSON.stringify(value)}`,
@@ -242,14 +244,23 @@ export function addApiKeyAuth<D extends OpenApiDocument>(
   if (access !== undefined && typeof access !== 'function') {
     throw new ConfigurationError('access must be a function of the operation');
   }
-  const defaultAccess = checkAccess(given.defaultAccess ?? 'key', 'defaultAccess');
+  const defaultAccess = parseAccess(given.defaultAccess ?? 'key', 'defaultAccess');
   if (!isObject(document)) throw notOpenApi3(String(document));
   const version =
     typeof document.openapi === 'string' ? /^3\.([01])\.\d+$/.exec(document.openapi) : null;
   if (version === null) throw notOpenApi3(`openapi ${JSON.stringify(document.openapi)}`);
   const rolesInRequirements = version[1] === '1';
 
-  const result: Json = structuredClone(document);
+  let result: Json;
+  try {
+    result = structuredClone(document);
+  } catch (cause) {
+    // A function, a symbol or a class instance with private state is no JSON an OpenAPI
+    // document can hold.
+    throw new ConfigurationError('the document must be plain data (JSON); it cannot be copied', {
+      cause,
+    });
+  }
   const components = isObject(result.components) ? result.components : {};
   result.components = components;
   components.securitySchemes = {
@@ -284,7 +295,7 @@ export function addApiKeyAuth<D extends OpenApiDocument>(
       const decided =
         asked === undefined
           ? (extensionAccess(operation, where) ?? defaultAccess)
-          : checkAccess(asked, `access(${where})`);
+          : parseAccess(asked, `access(${where})`);
       documentOperation(operation, decided, schemeName, rolesInRequirements);
     }
   }
@@ -301,7 +312,12 @@ function documentOperation(
     operation.security = [];
     operation[OPENAPI_PUBLIC_EXTENSION] = true;
     delete operation[OPENAPI_SCOPE_EXTENSION];
-    if (isObject(operation.responses)) operation.responses = ownResponses(operation);
+    if (isObject(operation.responses)) {
+      const own = ownResponses(operation);
+      // Responses made only of what an earlier run added were absent before it.
+      if (Object.keys(own).length === 0) delete operation.responses;
+      else operation.responses = own;
+    }
     const paragraphs = ownParagraphs(operation);
     if (paragraphs.length === 0) delete operation.description;
     else operation.description = paragraphs.join('\n\n');

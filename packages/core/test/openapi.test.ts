@@ -175,6 +175,20 @@ describe('addApiKeyAuth: OpenAPI documents', () => {
     );
   });
 
+  it('gives every document objects of its own: editing one changes no other', () => {
+    const first: Json = addApiKeyAuth(paymentsDocument());
+    first.components.responses.OrkestaUnauthorized.headers['WWW-Authenticate'].description = 'x';
+    first.components.responses.OrkestaTooManyRequests.headers['Retry-After'].schema.minimum = 0;
+    const second: Json = addApiKeyAuth(paymentsDocument());
+    const { responses } = second.components;
+    expect(responses.OrkestaForbidden.headers['WWW-Authenticate'].description).not.toBe('x');
+    expect(responses.OrkestaUnauthorized.headers['WWW-Authenticate'].description).not.toBe('x');
+    expect(responses.OrkestaUnavailable.headers['Retry-After'].schema.minimum).toBe(1);
+    expect(responses.OrkestaForbidden.headers['WWW-Authenticate']).not.toBe(
+      responses.OrkestaUnauthorized.headers['WWW-Authenticate'],
+    );
+  });
+
   it('keeps the components a document already has', () => {
     const given = paymentsDocument();
     given.components = {
@@ -302,6 +316,11 @@ describe('addApiKeyAuth: OpenAPI documents', () => {
     ]);
     // A public operation loses the refusal responses an earlier run gave it.
     expect(opened.paths['/v1/payments'].get.responses).toEqual({ '200': { description: 'OK' } });
+    const bare: Json = addApiKeyAuth(
+      addApiKeyAuth({ openapi: '3.1.0', paths: { '/a': { get: {} } } }),
+      { defaultAccess: 'public' },
+    );
+    expect(bare.paths['/a'].get).toEqual({ security: [], 'x-orkesta-public': true });
   });
 
   it('documents each operation on its own where a generated document shares objects', () => {
@@ -393,6 +412,10 @@ describe('addApiKeyAuth: OpenAPI documents', () => {
       () => addApiKeyAuth(paymentsDocument(), { schemeName: 42 as never }),
     ],
     ['no document', () => addApiKeyAuth(null as never)],
+    [
+      'a document that is no plain data',
+      () => addApiKeyAuth({ openapi: '3.1.0', paths: {}, 'x-hook': () => 1 } as never),
+    ],
     [
       'a path item given by $ref',
       () => addApiKeyAuth({ openapi: '3.1.0', paths: { '/a': { $ref: '#/x' } } }),
