@@ -19,7 +19,7 @@ import { ErrorRenderer } from '@orkesta/auth/adapter';
 import { describeKeyStore } from '@orkesta/auth/testing';
 import * as express from '@orkesta/auth-express';
 import * as koa from '@orkesta/auth-koa';
-import { OrkestaAuthModule, OrkestaJwksModule } from '@orkesta/auth-nest';
+import { OrkestaAuthModule, OrkestaJwksModule, openApiAccess } from '@orkesta/auth-nest';
 import { createTelemetryHooks } from '@orkesta/auth-opentelemetry';
 import { createRedisChangeFeed, RedisRateLimiter } from '@orkesta/auth-redis';
 import { migrate, PostgresKeyStore } from '@orkesta/auth-store-postgres';
@@ -196,6 +196,12 @@ const CASES: readonly [
   ],
   ['jwksResponse', () => jwksResponse(jwks, { maxAge: 60 } as Loose), 'maxAge', 'maxAgeSeconds'],
   ['ErrorRenderer', () => new ErrorRenderer({ relm: 'api' } as Loose), 'relm', 'realm'],
+  [
+    'openApiAccess',
+    () => openApiAccess({} as never, { operationIdFactry: () => '' } as Loose),
+    'operationIdFactry',
+    'operationIdFactory',
+  ],
   [
     'addApiKeyAuth',
     () => addApiKeyAuth({ openapi: '3.1.0', paths: {} }, { defaultAcess: 'key' } as Loose),

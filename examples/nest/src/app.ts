@@ -21,6 +21,7 @@ import {
   addApiKeyAuth,
   OrkestaAuthException,
   OrkestaAuthModule,
+  openApiAccess,
   Public,
   Scope,
   Workspace,
@@ -167,15 +168,17 @@ export async function createPaymentsApp(
   app.disable('x-powered-by');
   app.useBodyParser('json', { limit: '16kb' });
   app.useGlobalFilters(new ProblemFilter(app.getHttpAdapter()));
-  // The OpenAPI document @nestjs/swagger generates, where @Scope and @Public show as
-  // x-orkesta-scope and x-orkesta-public; addApiKeyAuth turns them into the security scheme,
-  // requirements and refusal responses. Swagger UI at /docs; its routes pass no guard (public).
+  // The OpenAPI document @nestjs/swagger generates; openApiAccess reads @Scope and @Public the
+  // way the guard does, and addApiKeyAuth writes the security scheme, each route's requirement
+  // and the refusal responses. Swagger UI at /docs; its routes pass no guard (public).
   const config = new DocumentBuilder()
     .setTitle('Payments (orkesta-auth demo)')
     .setVersion('1.0.0')
     .setOpenAPIVersion('3.1.0')
     .build();
-  const document = addApiKeyAuth(SwaggerModule.createDocument(app, config));
+  const document = addApiKeyAuth(SwaggerModule.createDocument(app, config), {
+    access: openApiAccess(app),
+  });
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: OPENAPI_PATH, raw: ['json'] });
   return app;
 }

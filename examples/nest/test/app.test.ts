@@ -45,8 +45,7 @@ describe('what differs on Nest (its README says so)', () => {
     expect(page.status).toBe(200);
     expect(page.headers.get('content-type')).toMatch(/^text\/html/);
     const init = await (await fetch(`${server.url}/docs/swagger-ui-init.js`)).text();
-    expect(init).toContain('"x-orkesta-scope": "admin"');
-    expect(init).toContain('"orkestaApiKey"');
+    expect(init).toContain('orkestaApiKey');
   });
 
   it('the body is parsed before the guard: a malformed body without a key is 400', async () => {

@@ -12,7 +12,8 @@ import type {
 import { Authenticator, ConfigurationError } from '@orkesta/auth';
 import type { AuthorizationInput } from '@orkesta/auth/adapter';
 import { authorizationFromRawHeaders } from '@orkesta/auth/adapter';
-import { PUBLIC_METADATA, SCOPE_METADATA } from './tokens.js';
+import type { RouteAccess } from './route-access.js';
+import { routeAccess } from './route-access.js';
 
 /**
  * A refusal: an `HttpException` whose response is the problem body, thrown after the guard has
@@ -55,12 +56,6 @@ interface PlatformResponse {
 type Handler = ReturnType<ExecutionContext['getHandler']>;
 type Controller = ReturnType<ExecutionContext['getClass']>;
 
-/** What the decorators say of a route (a handler of a controller class). */
-interface RouteMetadata {
-  readonly isPublic: boolean;
-  readonly scope: Scope | undefined;
-}
-
 /**
  * Authenticates every request that reaches a route, unless the route or its controller is
  * `@Public()`, and checks its `@Scope()`. Extension points are protected methods: override
@@ -73,7 +68,7 @@ export class OrkestaAuthGuard implements CanActivate {
    * classes is one function): decorators are applied when classes are defined, so what they say
    * does not change while the application runs, and reading it is most of a guard's own cost.
    */
-  readonly #routes = new WeakMap<Handler, WeakMap<Controller, RouteMetadata>>();
+  readonly #routes = new WeakMap<Handler, WeakMap<Controller, RouteAccess>>();
 
   constructor(
     protected readonly reflector: Reflector,
@@ -133,16 +128,13 @@ export class OrkestaAuthGuard implements CanActivate {
     return this.#route(context).scope;
   }
 
-  #route(context: ExecutionContext): RouteMetadata {
+  #route(context: ExecutionContext): RouteAccess {
     const handler = context.getHandler();
     const controller = context.getClass();
     let byClass = this.#routes.get(handler);
     let route = byClass?.get(controller);
     if (route === undefined) {
-      route = {
-        isPublic: this.#readPublic(handler, controller),
-        scope: this.#readScope(handler, controller),
-      };
+      route = routeAccess(handler, controller);
       if (byClass === undefined) {
         byClass = new WeakMap();
         this.#routes.set(handler, byClass);
@@ -150,22 +142,6 @@ export class OrkestaAuthGuard implements CanActivate {
       byClass.set(controller, route);
     }
     return route;
-  }
-
-  #readPublic(handler: Handler, controller: Controller): boolean {
-    const own = this.reflector.get<boolean | undefined>(PUBLIC_METADATA, handler);
-    if (own !== undefined) return own;
-    if (this.reflector.get<Scope | undefined>(SCOPE_METADATA, handler) !== undefined) {
-      return false;
-    }
-    return this.reflector.get<boolean | undefined>(PUBLIC_METADATA, controller) === true;
-  }
-
-  #readScope(handler: Handler, controller: Controller): Scope | undefined {
-    return this.reflector.getAllAndOverride<Scope | undefined>(SCOPE_METADATA, [
-      handler,
-      controller,
-    ]);
   }
 
   /**

@@ -64,4 +64,6 @@ export type {
   OrkestaAuthOptionsFactory,
 } from './module.js';
 export { OrkestaAuthModule } from './module.js';
+export type { OpenApiAccessOptions } from './openapi-access.js';
+export { openApiAccess } from './openapi-access.js';
 export { KeyLookup, ORKESTA_AUTH_OPTIONS } from './tokens.js';

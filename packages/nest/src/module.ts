@@ -18,7 +18,7 @@ import {
 } from '@orkesta/auth/adapter';
 import { OrkestaAuthExceptionFilter } from './filter.js';
 import { OrkestaAuthGuard } from './guard.js';
-import { KeyLookup, ORKESTA_AUTH_OPTIONS } from './tokens.js';
+import { KeyLookup, ORKESTA_AUTH_GLOBAL_GUARD, ORKESTA_AUTH_OPTIONS } from './tokens.js';
 
 /**
  * The authenticator's options. `store` may be left out when a provider of the `KeyLookup` token
@@ -159,6 +159,7 @@ function buildModule(
       OrkestaAuthGuard,
       AuthenticatorShutdown,
       { provide: APP_FILTER, useClass: OrkestaAuthExceptionFilter },
+      { provide: ORKESTA_AUTH_GLOBAL_GUARD, useValue: globalGuard !== false },
       ...(globalGuard === false ? [] : [{ provide: APP_GUARD, useExisting: OrkestaAuthGuard }]),
     ],
     exports: [Authenticator, OrkestaAuthGuard],
