@@ -312,12 +312,10 @@ function documentOperation(
     operation.security = [];
     operation[OPENAPI_PUBLIC_EXTENSION] = true;
     delete operation[OPENAPI_SCOPE_EXTENSION];
-    if (isObject(operation.responses)) {
-      const own = ownResponses(operation);
-      // Responses made only of what an earlier run added were absent before it.
-      if (Object.keys(own).length === 0) delete operation.responses;
-      else operation.responses = own;
-    }
+    const own = ownResponses(operation);
+    // Responses made only of what an earlier run added were absent before it.
+    if (Object.keys(own).length === 0) delete operation.responses;
+    else operation.responses = own;
     const paragraphs = ownParagraphs(operation);
     if (paragraphs.length === 0) delete operation.description;
     else operation.description = paragraphs.join('\n\n');

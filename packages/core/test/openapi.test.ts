@@ -432,6 +432,16 @@ describe('addApiKeyAuth: OpenAPI documents', () => {
     expect(call).toThrow(ConfigurationError);
   });
 
+  it('says why a document that is no plain data cannot be documented', () => {
+    const call = () => addApiKeyAuth({ openapi: '3.1.0', 'x-hook': () => 1 } as never);
+    expect(call).toThrow(ConfigurationError);
+    try {
+      call();
+    } catch (error) {
+      expect((error as ConfigurationError).cause).toBeInstanceOf(Error);
+    }
+  });
+
   it('names the misspelt option and the one it meant', () => {
     try {
       addApiKeyAuth(paymentsDocument(), { schemename: 'x' } as never);
