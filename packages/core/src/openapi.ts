@@ -228,8 +228,8 @@ function notOpenApi3(found: string): ConfigurationError {
  * the security requirement (in 3.1 with its least scope as the role), `x-orkesta-scope`, a
  * sentence in its description, and the refusal responses it does not already document; a public
  * operation gets `security: []` and `x-orkesta-public: true`. Running it twice changes nothing
- * more. Throws a `ConfigurationError` for a document that is not OpenAPI 3.0 or 3.1, a path item
- * given by `$ref`, an unknown scope, or an unknown option.
+ * more. Throws a `ConfigurationError` for a document that is not OpenAPI 3.0 or 3.1 or not plain
+ * data, a path item given by `$ref`, an unknown scope, or an unknown option.
  */
 export function addApiKeyAuth<D extends OpenApiDocument>(
   document: D,
