@@ -21,20 +21,45 @@ export const KEY_LENGTH = 4 + 5 + KEY_ID_LENGTH + 1 + KEY_SECRET_LENGTH + KEY_CH
  */
 export const API_KEY_SCANNER_PATTERN = /ork_(live|test)_[0-9A-Za-z]{12}_[0-9A-Za-z]{38}/;
 
-// The shape without captures: `test` allocates nothing, and irregexp is faster here than a
-// character loop.
-const KEY_SHAPE = /^ork_(?:live|test)_[0-9A-Za-z]{12}_[0-9A-Za-z]{38}$/;
-
-// Character code → base62 digit value, for reading the checksum as a number.
-const DIGIT_VALUE = new Int8Array(128).fill(-1);
+// UTF-16 code unit → base62 digit value, -1 for every other one: one entry per code unit (64 KiB),
+// so that any character of a token reads a value and none needs a range check first.
+const DIGIT_VALUE = new Int8Array(0x10000).fill(-1);
 for (let i = 0; i < BASE62_ALPHABET.length; i++) DIGIT_VALUE[BASE62_ALPHABET.charCodeAt(i)] = i;
 
-const ID_START = 9; // after `ork_live_`
+const LIVE_PREFIX = `${KEY_PREFIX}_live_`;
+const TEST_PREFIX = `${KEY_PREFIX}_test_`;
+const ID_START = LIVE_PREFIX.length;
 const ID_END = ID_START + KEY_ID_LENGTH;
 const CHECKSUM_START = KEY_LENGTH - KEY_CHECKSUM_LENGTH;
-const LOWER_L = 0x6c;
+const UNDERSCORE = 0x5f;
 
-/** Where a token of the right shape says it belongs. The checksum is not checked. */
+// The CRC-32 (IEEE 802.3, zlib's) of a key body, computed in the same pass that checks its
+// alphabet: the format step guards the store against floods of made-up keys, so it must cost
+// less than admitting a cached key. Against a key-shape regex and then zlib's crc32 of a slice,
+// this one pass took the step from 480 to 150 ns per 60-character key (bench/, "format step"),
+// and a refused bad checksum from 1,190 to 830 ns. `keyChecksum` keeps zlib's crc32 for making
+// keys; the tests hold the two equal.
+const CRC_TABLE = new Int32Array(256);
+for (let n = 0; n < 256; n++) {
+  let c = n;
+  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+  CRC_TABLE[n] = c;
+}
+
+/** The CRC-32 register after `text`, from `register` (-1 to start; invert it to finish). */
+function crcUpdate(register: number, text: string): number {
+  let crc = register;
+  for (let i = 0; i < text.length; i++) {
+    crc = CRC_TABLE[(crc ^ text.charCodeAt(i)) & 0xff]! ^ (crc >>> 8);
+  }
+  return crc;
+}
+
+// The register after each prefix, so that a key's pass starts at its id.
+const CRC_AFTER_LIVE = crcUpdate(-1, LIVE_PREFIX);
+const CRC_AFTER_TEST = crcUpdate(-1, TEST_PREFIX);
+
+/** Where a key says it belongs: its environment and id. */
 export interface KeyShape {
   readonly environment: KeyEnvironment;
   readonly id: string;
@@ -118,15 +143,34 @@ export function generateApiKey(environment: KeyEnvironment = 'live'): ParsedApiK
 }
 
 /**
- * Environment and id of a token with the key's prefix, length and alphabet; `undefined`
- * otherwise. The checksum is left to `hasValidChecksum`.
+ * The format step of an opaque key, in one pass: environment and id of a token with the key's
+ * prefix, length and alphabet whose last six characters are the checksum of the rest;
+ * `undefined` otherwise. Nothing here touches a store, so a mistyped key costs no lookup.
  */
-export function readKeyShape(token: string): KeyShape | undefined {
-  if (token.length !== KEY_LENGTH || !KEY_SHAPE.test(token)) return undefined;
-  return {
-    environment: token.charCodeAt(4) === LOWER_L ? 'live' : 'test',
-    id: token.slice(ID_START, ID_END),
-  };
+export function readCheckedKey(token: string): KeyShape | undefined {
+  if (token.length !== KEY_LENGTH) return undefined;
+  let environment: KeyEnvironment;
+  let crc: number;
+  if (token.startsWith(LIVE_PREFIX)) {
+    environment = 'live';
+    crc = CRC_AFTER_LIVE;
+  } else if (token.startsWith(TEST_PREFIX)) {
+    environment = 'test';
+    crc = CRC_AFTER_TEST;
+  } else return undefined;
+  for (let i = ID_START; i < CHECKSUM_START; i++) {
+    const code = token.charCodeAt(i);
+    if (i === ID_END ? code !== UNDERSCORE : DIGIT_VALUE[code]! < 0) return undefined;
+    crc = CRC_TABLE[(crc ^ code) & 0xff]! ^ (crc >>> 8);
+  }
+  let checksum = 0;
+  for (let i = CHECKSUM_START; i < KEY_LENGTH; i++) {
+    const digit = DIGIT_VALUE[token.charCodeAt(i)]!;
+    if (digit < 0) return undefined;
+    checksum = checksum * 62 + digit;
+  }
+  if (checksum !== (crc ^ -1) >>> 0) return undefined;
+  return { environment, id: token.slice(ID_START, ID_END) };
 }
 
 /**
@@ -137,21 +181,11 @@ export function keyIdPosition(token: string): string {
   return token.slice(ID_START, ID_END);
 }
 
-/** Whether a token of the key's shape ends in the CRC-32 of what comes before. */
-export function hasValidChecksum(token: string): boolean {
-  let checksum = 0;
-  for (let i = CHECKSUM_START; i < KEY_LENGTH; i++) {
-    checksum = checksum * 62 + DIGIT_VALUE[token.charCodeAt(i)]!;
-  }
-  return checksum === crc32(token.slice(0, CHECKSUM_START));
-}
-
 /**
  * Splits a presented token when its prefix, length, alphabet and checksum are all right;
  * `undefined` otherwise. Nothing here touches a store, so a mistyped key costs no lookup.
  */
 export function parseApiKey(token: string): ParsedApiKey | undefined {
-  const shape = readKeyShape(token);
-  if (shape === undefined || !hasValidChecksum(token)) return undefined;
-  return new ApiKeyParts(shape.environment, shape.id, token);
+  const shape = readCheckedKey(token);
+  return shape === undefined ? undefined : new ApiKeyParts(shape.environment, shape.id, token);
 }

@@ -1,5 +1,5 @@
 import type { KeyEnvironment, KeyShape } from './key-format.js';
-import { hasValidChecksum, readKeyShape } from './key-format.js';
+import { readCheckedKey } from './key-format.js';
 
 /**
  * A signed key: the key id in the clear, then a compact JWS that the issuing service signed.
@@ -101,7 +101,7 @@ export function signedKeyIdPosition(token: string): string {
  */
 export function keyKind(token: string): KeyKind | undefined {
   if (hasSignedKeyPrefix(token)) return parseSignedKey(token) === undefined ? undefined : 'signed';
-  return readKeyShape(token) !== undefined && hasValidChecksum(token) ? 'opaque' : undefined;
+  return readCheckedKey(token) === undefined ? undefined : 'opaque';
 }
 
 /** The signed key for a JWS: its prefix, then the JWS. */

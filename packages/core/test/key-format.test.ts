@@ -147,6 +147,8 @@ describe('parseApiKey', () => {
     ['underscore in the secret', withChecksum(`ork_live_${id}_abcdefghijklmno_qrstuvwxyz012345`)],
     ['non-ASCII letter', withChecksum(`ork_live_AbCdEfé12345_${secret}`)],
     ['separator moved', withChecksum(`ork_live_${id}a${secret.slice(1)}_`)],
+    ['a base62 character for the separator', withChecksum(`ork_live_${id}0${secret}`)],
+    ['a dash for the separator', withChecksum(`ork_live_${id}-${secret}`)],
     ['space inside', withChecksum(`ork_live_${id}_abcdefghijklmno qrstuvwxyz012345`)],
     ['leading space', ` ${withChecksum(`ork_live_${id}_${secret}`).slice(1)}`],
   ])('refuses a key with %s', (_, token) => {
@@ -157,6 +159,35 @@ describe('parseApiKey', () => {
     const token = withChecksum(`ork_live_${id}_${secret}`);
     const bad = token.slice(0, 59) + otherBase62(token[59]!);
     expect(parseApiKey(bad)).toBeUndefined();
+  });
+
+  it('refuses a character beyond ASCII that a byte-wide reading would take for a base62 one', () => {
+    // U+0130 and U+0530 end in the byte of "0": a check that read the low byte only would take
+    // them for "0", in the alphabet and in the checksum alike.
+    const token = withChecksum(`ork_live_0bCdEf012345_0bcdefghijklmnopqrstuvwxyz012345`);
+    expect(parseApiKey(token)).toBeDefined();
+    for (const at of [9, 22]) {
+      for (const wide of ['\u0130', '\u0530', '\uff30']) {
+        expect(parseApiKey(token.slice(0, at) + wide + token.slice(at + 1))).toBeUndefined();
+      }
+    }
+  });
+
+  it('refuses a checksum that spells the right number with a character outside the alphabet', () => {
+    // (d + 1) × 62 − 1 = d × 62 + 61: where a checksum has "z" after a digit d below "z", the
+    // digit d + 1 and then any character read as −1 would add up to the same number.
+    const ids = Array.from({ length: 20_000 }, (_, i) => `AbCdEf${String(i).padStart(6, '0')}`);
+    const token = ids
+      .map((id) => withChecksum(`ork_live_${id}_${secret}`))
+      .find((t) => /[0-9A-Za-y]z/.test(t.slice(54)));
+    expect(token).toBeDefined();
+    const at = 54 + token!.slice(54).search(/[0-9A-Za-y]z/);
+    const borrowed = ALPHABET[ALPHABET.indexOf(token![at]!) + 1]!;
+    for (const outside of ['_', '-', '\u0100']) {
+      const forged = `${token!.slice(0, at)}${borrowed}${outside}${token!.slice(at + 2)}`;
+      expect(parseApiKey(forged)).toBeUndefined();
+    }
+    expect(parseApiKey(token!)).toBeDefined();
   });
 
   it('refuses a checksum above 2^32 even if its low digits agree', () => {

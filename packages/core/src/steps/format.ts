@@ -1,5 +1,5 @@
 import type { KeyEnvironment, KeyShape } from '../key-format.js';
-import { hasValidChecksum, readKeyShape } from '../key-format.js';
+import { readCheckedKey } from '../key-format.js';
 import type { ParsedSignedKey } from '../signed-key.js';
 import { hasSignedKeyPrefix, parseSignedKey } from '../signed-key.js';
 import type { VerifiedClaims } from '../signed-verifier.js';
@@ -12,17 +12,16 @@ export interface PresentedKey extends KeyShape {
 }
 
 /**
- * The format step of an opaque key (`ork_…`): prefix, length, alphabet, an accepted
- * environment, then the checksum. `undefined` (401 `invalid_api_key`) for anything else, which
+ * The format step of an opaque key (`ork_…`): prefix, length, alphabet and checksum, then an
+ * accepted environment. `undefined` (401 `invalid_api_key`) for anything else, which
  * then touches neither the cache nor the store nor a hash.
  */
 export function presentedOpaqueKey(
   token: string,
   environments: ReadonlySet<KeyEnvironment>,
 ): PresentedKey | undefined {
-  const shape = readKeyShape(token);
+  const shape = readCheckedKey(token);
   if (shape === undefined || !environments.has(shape.environment)) return undefined;
-  if (!hasValidChecksum(token)) return undefined;
   return { environment: shape.environment, id: shape.id, token, signed: undefined };
 }
 
@@ -49,6 +48,5 @@ export function parsedSignedKey(
  */
 export function wellFormedKeyId(token: string): string | undefined {
   if (hasSignedKeyPrefix(token)) return parseSignedKey(token)?.id;
-  const shape = readKeyShape(token);
-  return shape !== undefined && hasValidChecksum(token) ? shape.id : undefined;
+  return readCheckedKey(token)?.id;
 }
