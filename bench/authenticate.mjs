@@ -18,6 +18,8 @@ import {
 } from '@orkesta/auth';
 import { authorizationFromRawHeaders, extractBearerToken } from '@orkesta/auth/adapter';
 import { Bench } from 'tinybench';
+// The format step is not public API: it is read from the built core directly.
+import { presentedOpaqueKey } from '../packages/core/dist/steps/format.js';
 import {
   formatInteger,
   isMain,
@@ -37,6 +39,18 @@ export const AUTHENTICATE_AIM = 1_000_000;
 export const BATCH = 1_000;
 
 export const HEADLINE = 'authenticate(): cached valid key, lastUsed off';
+
+/** Issue 17's floors, for the calls as an adapter makes them (see `AdapterRequest`). */
+export const ADAPTER_ADMISSION_FLOOR = 3_000_000;
+export const ADAPTER_BAD_CHECKSUM_FLOOR = 2_000_000;
+/** The format step of a 60-character key, ns: at most. */
+export const FORMAT_STEP_CEILING_NS = 250;
+
+export const ADAPTER_ADMISSION =
+  'authenticateMaybeSync(): cached valid key, lastUsed on (default), as an adapter calls it';
+export const ADAPTER_BAD_CHECKSUM =
+  'authenticateMaybeSync(): bad checksum, throttle off, as an adapter calls it';
+export const FORMAT_STEP = 'format step: presentedOpaqueKey(), 60-character key';
 
 /** Settings from the environment, with the defaults `pnpm bench` uses. */
 export function microSettings(env = process.env) {
@@ -139,6 +153,30 @@ function rawHeaders(token) {
   ];
 }
 
+/**
+ * A request as the Express, Koa and Fastify adapters make one for every call: a new object whose
+ * Authorization getter reads the field from `rawHeaders` (so that two copies are refused), and
+ * whose other fields are read only when a step or a hook asks.
+ */
+class AdapterRequest {
+  #raw;
+  constructor(raw) {
+    this.#raw = raw;
+  }
+  get authorization() {
+    return authorizationFromRawHeaders(this.#raw);
+  }
+  get secure() {
+    return false;
+  }
+  get ip() {
+    return '127.0.0.1';
+  }
+  get path() {
+    return '/v1/accounts';
+  }
+}
+
 /** Runs every case; returns rows in a fixed order. Throws when a case does not behave as named. */
 export async function runAuthenticateBench({ log = () => {}, settings = microSettings() } = {}) {
   const store = new CountingStore();
@@ -177,6 +215,8 @@ export async function runAuthenticateBench({ log = () => {}, settings = microSet
   const blocked = request(badChecksumKey(key), '198.51.100.7');
   const header = valid.authorization;
   const raw = rawHeaders(key);
+  const rawBadChecksum = rawHeaders(badChecksumKey(key));
+  const environments = new Set(['live', 'test']);
 
   // Each case must do what its name says, or its figure means nothing.
   await expectOk(lean, valid);
@@ -189,6 +229,17 @@ export async function runAuthenticateBench({ log = () => {}, settings = microSet
     throw new Error('extractBearerToken did not return the key');
   if (authorizationFromRawHeaders(raw) !== header) {
     throw new Error('authorizationFromRawHeaders did not find the Authorization field');
+  }
+  // The adapter-way cases must be answered synchronously, as a cached key and a refused format are.
+  const admitted = withLastUsed.authenticateMaybeSync(new AdapterRequest(raw));
+  if (admitted instanceof Promise || !admitted.ok)
+    throw new Error('a cached key was not admitted at once');
+  refused(refusing.authenticateMaybeSync(new AdapterRequest(rawBadChecksum)), 'invalid_api_key');
+  if (presentedOpaqueKey(key, environments)?.id !== issued.record.id) {
+    throw new Error('presentedOpaqueKey did not read the key');
+  }
+  if (presentedOpaqueKey(badChecksumKey(key), environments) !== undefined) {
+    throw new Error('presentedOpaqueKey accepted a bad checksum');
   }
   if (parseApiKey(key)?.id !== issued.record.id)
     throw new Error('parseApiKey did not parse the key');
@@ -220,6 +271,15 @@ export async function runAuthenticateBench({ log = () => {}, settings = microSet
         for (let i = 0; i < BATCH; i++) if ((await withLastUsed.authenticate(valid)).ok) sink++;
       },
     },
+    {
+      name: ADAPTER_ADMISSION,
+      kind: 'sync',
+      fn: () => {
+        for (let i = 0; i < BATCH; i++) {
+          if (withLastUsed.authenticateMaybeSync(new AdapterRequest(raw)).ok) sink++;
+        }
+      },
+    },
     refusal('negative-cache hit (unknown id), throttle off', refusing, unknown, 'invalid_api_key'),
     refusal('bad checksum, throttle off', refusing, badChecksum, 'invalid_api_key'),
     refusal(
@@ -228,6 +288,18 @@ export async function runAuthenticateBench({ log = () => {}, settings = microSet
       blocked,
       'too_many_failed_attempts',
     ),
+    {
+      name: ADAPTER_BAD_CHECKSUM,
+      kind: 'sync',
+      fn: () => {
+        for (let i = 0; i < BATCH; i++) {
+          sink += refused(
+            refusing.authenticateMaybeSync(new AdapterRequest(rawBadChecksum)),
+            'invalid_api_key',
+          );
+        }
+      },
+    },
     {
       name: 'header: authorizationFromRawHeaders(), 7 fields',
       kind: 'sync',
@@ -240,6 +312,15 @@ export async function runAuthenticateBench({ log = () => {}, settings = microSet
       kind: 'sync',
       fn: () => {
         for (let i = 0; i < BATCH; i++) sink += extractBearerToken(header).length;
+      },
+    },
+    {
+      name: FORMAT_STEP,
+      kind: 'sync',
+      fn: () => {
+        for (let i = 0; i < BATCH; i++) {
+          if (presentedOpaqueKey(key, environments) !== undefined) sink++;
+        }
       },
     },
     {
@@ -388,9 +469,10 @@ export const section = {
   async run({ log, pinning }) {
     const settings = microSettings();
     const core = await runAuthenticateBench({ log, settings });
-    const withLastUsed = core.rows.find((r) => r.name.includes('lastUsed on'));
+    const row = (name) => core.rows.find((r) => r.name === name);
+    const withLastUsed = row('authenticate(): cached valid key, lastUsed on (default)');
     const body = [
-      `One thread${pinning?.enabled ? `, pinned to CPU ${pinning.clientCpu}` : ''}, one call after another (each awaited); a sample is a batch of`,
+      `One thread${pinning?.enabled ? `, pinned to CPU ${pinning.clientCpu}` : ''}, one call after another; a sample is a batch of`,
       `${formatInteger(BATCH)} calls, so p99 is the 99th percentile of batch means, per call. Every case is measured in`,
       `${settings.rounds} rounds, each round measuring every case in turn, and its figures are medians over the rounds:`,
       'the speed of this shared machine swings for seconds at a time, and a single stretch per case',
@@ -404,6 +486,15 @@ export const section = {
       'with two is refused), then the core parses it. The two reference rows: the SHA-256 a key',
       'pays on its first verification (a cached key compares with the token its entry remembers',
       'instead), and the await every async call pays.',
+      '',
+      'Two ways of calling: `authenticate()` rows await every call, as an application does; the',
+      'rows "as an adapter calls it" call `authenticateMaybeSync()` without an await, each with a',
+      'new request object whose Authorization getter reads `rawHeaders`, as the Express, Koa and',
+      'Fastify adapters do for every request (a cached key and a refused format are answered at',
+      'once, without a promise). What the awaited rows add is the async call and its await: the',
+      'reference row, plus the promise `authenticate()` makes. The format step is what a presented',
+      'opaque key passes before it may touch the cache or the store: prefix, length, alphabet and',
+      'CRC-32 checksum, in one pass over the characters.',
       '',
       formatMicroTable(core.rows),
       '',
@@ -419,6 +510,25 @@ export const section = {
           value: core.headline.opsPerSecond,
           floor: AUTHENTICATE_FLOOR,
           aim: AUTHENTICATE_AIM,
+          format: formatInteger,
+        }),
+        verdictRow({
+          figure: `${ADAPTER_ADMISSION}: verifications/s`,
+          value: row(ADAPTER_ADMISSION).opsPerSecond,
+          floor: ADAPTER_ADMISSION_FLOOR,
+          format: formatInteger,
+        }),
+        verdictRow({
+          figure: `${ADAPTER_BAD_CHECKSUM}: refusals/s`,
+          value: row(ADAPTER_BAD_CHECKSUM).opsPerSecond,
+          floor: ADAPTER_BAD_CHECKSUM_FLOOR,
+          format: formatInteger,
+        }),
+        verdictRow({
+          figure: `${FORMAT_STEP}: mean ns`,
+          value: row(FORMAT_STEP).meanNs,
+          floor: FORMAT_STEP_CEILING_NS,
+          lowerIsBetter: true,
           format: formatInteger,
         }),
       ],

@@ -10,11 +10,15 @@
 import { isMain, markdownTable, runAlone } from './common.mjs';
 import { httpSection } from './http.mjs';
 
-/** auth / bare: paired rounds, server CPU per request inverted. */
-export const RATIO_FLOOR = 0.9;
-export const RATIO_AIM = 0.95;
+/** auth / bare: paired rounds, server CPU per request inverted (issue 17). */
+export const RATIO_FLOOR = 0.95;
 /** auth / passport: the same. */
 export const OVER_PASSPORT_FLOOR = 1.2;
+/**
+ * auth / hand-written: the same. We remember the token where the hand-written check hashes it on
+ * every request, so ours must be the cheaper one (issue 17).
+ */
+export const OVER_HANDWRITTEN_FLOOR = 1.0;
 
 export const EXPRESS = {
   name: 'Express',
@@ -97,7 +101,6 @@ export const section = httpSection({
       over: 'bare',
       figure: 'Express: auth / bare',
       floor: RATIO_FLOOR,
-      aim: RATIO_AIM,
     },
     {
       of: 'auth',
@@ -109,6 +112,7 @@ export const section = httpSection({
       of: 'auth',
       over: 'handwritten',
       figure: 'Express: auth / hand-written regex + SHA-256 + Map',
+      floor: OVER_HANDWRITTEN_FLOOR,
     },
   ],
 });
