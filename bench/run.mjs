@@ -24,6 +24,7 @@ const SECTIONS = [
   './signed-keys.mjs',
   './store-lookup.mjs',
   './flood.mjs',
+  './cache-memory.mjs',
   './express-http.mjs',
   './koa-http.mjs',
   './fastify-http.mjs',
