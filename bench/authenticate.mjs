@@ -17,6 +17,11 @@ import {
   parseApiKey,
 } from '@orkesta/auth';
 import { authorizationFromRawHeaders, extractBearerToken } from '@orkesta/auth/adapter';
+// Loaded for what it does to V8, as in every application that uses ioredis (and in `pnpm bench`,
+// whose rate-limit section imports it): its `class VerbatimString extends String` makes
+// `text.charCodeAt(i)` six times slower for the life of the process (see
+// packages/core/src/constant-time.ts). The core's figures must hold in such a process.
+import 'ioredis';
 import { Bench } from 'tinybench';
 // The format step is not public API: it is read from the built core directly.
 import { presentedOpaqueKey } from '../packages/core/dist/steps/format.js';
@@ -495,6 +500,10 @@ export const section = {
       'reference row, plus the promise `authenticate()` makes. The format step is what a presented',
       'opaque key passes before it may touch the cache or the store: prefix, length, alphabet and',
       'CRC-32 checksum, in one pass over the characters.',
+      '',
+      'The process has loaded ioredis, as every application using it has: its `class … extends',
+      'String` makes V8 stop inlining `text.charCodeAt(i)` for the life of the process (see',
+      '`packages/core/src/constant-time.ts`), and the core must be fast there too.',
       '',
       formatMicroTable(core.rows),
       '',
