@@ -20,8 +20,7 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
-import { createAuthenticator, generateApiKey, MemoryKeyStore } from '@orkesta/auth';
-import { KeyHasher } from '@orkesta/auth/store';
+import { createAuthenticator, MemoryKeyStore } from '@orkesta/auth';
 import {
   formatInteger,
   formatMegabytes,
@@ -30,6 +29,7 @@ import {
   runAlone,
   verdictRow,
 } from './common.mjs';
+import { benchRecords } from './server-common.mjs';
 
 /**
  * The same flags as the floods (see flood.mjs): the young generation starts at V8's default
@@ -74,31 +74,6 @@ class MeasuringStore extends MemoryKeyStore {
   }
 }
 
-/** `count` keys and their records; hashing them here keeps the store's setup fast. */
-function makeKeys(count) {
-  const hasher = new KeyHasher();
-  const createdAt = new Date();
-  return Array.from({ length: count }, (_, i) => {
-    const { id, token, environment } = generateApiKey('live');
-    return {
-      token,
-      record: {
-        id,
-        workspaceId: `ws_${i % 100}`,
-        name: `bench-${i}`,
-        scope: 'read-only',
-        environment,
-        hash: hasher.hash(token),
-        createdAt,
-        expiresAt: null,
-        revokedAt: null,
-        lastUsedAt: null,
-        rotatedFromId: null,
-      },
-    };
-  });
-}
-
 /**
  * Full collections until the heap stops shrinking; returns the live heap, ArrayBuffers and RSS.
  * It first lets the current job end (setImmediate): objects its microtasks still reach would
@@ -129,7 +104,7 @@ function growth(before, after) {
 /** The measurement itself, in this process (the child), for `keys` cached keys. */
 export async function measureCache(keys) {
   if (typeof globalThis.gc !== 'function') throw new Error('run the child with node --expose-gc');
-  const all = makeKeys(keys + WARM_KEYS);
+  const all = benchRecords(keys + WARM_KEYS);
   const warm = all.slice(0, WARM_KEYS).map((k) => k.token);
   const measured = all.slice(WARM_KEYS).map((k) => k.token);
   const store = new MeasuringStore();

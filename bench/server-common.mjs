@@ -111,3 +111,31 @@ export async function serve(server, { mode, key }) {
     });
   }
 }
+
+/**
+ * `count` keys and the records KeyManager would have stored for them (read-only, in 100
+ * workspaces), for the benchmarks that fill a store; hashed here, so that filling stays fast.
+ */
+export function benchRecords(count) {
+  const hasher = new KeyHasher();
+  const createdAt = new Date();
+  return Array.from({ length: count }, (_, i) => {
+    const { id, token, environment } = generateApiKey('live');
+    return {
+      token,
+      record: {
+        id,
+        workspaceId: `ws_${i % 100}`,
+        name: `bench-${i}`,
+        scope: 'read-only',
+        environment,
+        hash: hasher.hash(token),
+        createdAt,
+        expiresAt: null,
+        revokedAt: null,
+        lastUsedAt: null,
+        rotatedFromId: null,
+      },
+    };
+  });
+}

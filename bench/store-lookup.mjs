@@ -20,12 +20,12 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createAuthenticator, generateApiKey, MemoryKeyStore } from '@orkesta/auth';
-import { KeyHasher } from '@orkesta/auth/store';
+import { createAuthenticator, MemoryKeyStore } from '@orkesta/auth';
 import { PostgresKeyStore } from '@orkesta/auth-store-postgres';
 import { SqliteKeyStore } from '@orkesta/auth-store-sqlite';
 import pg from 'pg';
 import { formatInteger, isMain, markdownTable, positiveNumber, runAlone } from './common.mjs';
+import { benchRecords } from './server-common.mjs';
 
 const KEYS = 10_000;
 const IN_FLIGHT = 32;
@@ -37,31 +37,6 @@ const POSTGRES_URL = process.env.BENCH_POSTGRES_URL ?? 'postgres://postgres@127.
 
 export function storeSettings(env = process.env) {
   return { seconds: positiveNumber(env, 'BENCH_STORE_SECONDS', 3) };
-}
-
-/** 10,000 records and their plaintext keys; hashing them once here keeps setup fast. */
-function makeKeys() {
-  const hasher = new KeyHasher();
-  const createdAt = new Date();
-  return Array.from({ length: KEYS }, (_, i) => {
-    const { id, token, environment } = generateApiKey('live');
-    return {
-      token,
-      record: {
-        id,
-        workspaceId: `ws_${i % 100}`,
-        name: `bench-${i}`,
-        scope: 'read-only',
-        environment,
-        hash: hasher.hash(token),
-        createdAt,
-        expiresAt: null,
-        revokedAt: null,
-        lastUsedAt: null,
-        rotatedFromId: null,
-      },
-    };
-  });
 }
 
 async function measure(store, keys, settings) {
@@ -225,7 +200,7 @@ async function measureSingleFlight(schema, keys) {
 
 export async function runStoreLookupBench({ log = () => {}, settings = storeSettings() } = {}) {
   log(`making ${formatInteger(KEYS)} keys…`);
-  const keys = makeKeys();
+  const keys = benchRecords(KEYS);
   const rows = [];
 
   log('MemoryKeyStore…');
